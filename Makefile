@@ -1,0 +1,88 @@
+# Atelier: `make up` runs the platform at http://localhost:8000, `make test` runs every test.
+# Both install what is missing (Debian packages, the virtual environment, npm packages,
+# the SPA build, the tiny model) and reuse what is there.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+ENV_FILE := var/dev.env
+MODEL_DIR := var/models/tiny-sd
+WEB_SOURCES := $(shell find web_client/src web_client/index.html web_client/vite.config.* web_client/tsconfig*.json -type f 2>/dev/null)
+
+.PHONY: help up down restart logs status system venv web model test test-unit test-integration test-e2e contracts-lock clean
+
+help:
+	@echo "make up                run the whole platform at http://localhost:8000 (installs what is missing)"
+	@echo "make down              stop it"
+	@echo "make logs | status     follow its logs | is it running"
+	@echo "make test              every test tier: unit, integration, end-to-end"
+	@echo "make test-unit | test-integration | test-e2e"
+
+system:
+	@infra/local/system.sh
+
+$(VENV)/.installed: requirements/constraints.txt requirements/platform.txt $(wildcard packages/*/pyproject.toml)
+	@echo "==> Python environment (.venv) with pinned dependencies"
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@mkdir -p var
+	@$(VENV)/bin/pip install -q --upgrade pip >var/pip.log 2>&1 || { tail -30 var/pip.log; exit 1; }
+	@$(VENV)/bin/pip install -c requirements/constraints.txt -r requirements/platform.txt >>var/pip.log 2>&1 || { tail -30 var/pip.log; exit 1; }
+	@touch $@
+
+venv: $(VENV)/.installed
+
+web_client/node_modules/.installed: web_client/package.json web_client/package-lock.json
+	@echo "==> npm packages for the web client"
+	@cd web_client && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web_client/dist/index.html: web_client/node_modules/.installed $(WEB_SOURCES)
+	@echo "==> building the web client"
+	@cd web_client && npm run --silent build
+
+web: web_client/dist/index.html
+
+$(MODEL_DIR)/.complete: | venv
+	@echo "==> making the tiny development model (random weights) in $(MODEL_DIR)"
+	@cd services/inference && ../../$(PY) -m atelier_inference.tiny_model --out $(CURDIR)/$(MODEL_DIR)
+	@touch $@
+
+model: $(MODEL_DIR)/.complete
+
+up: system venv web model
+	@infra/local/provision.sh $(ENV_FILE)
+	@infra/local/migrate.sh $(ENV_FILE)
+	@infra/local/platform.sh start $(ENV_FILE)
+	@echo "    open http://localhost:8000 ; 'make logs' to follow, 'make down' to stop"
+
+down:
+	@infra/local/platform.sh stop $(ENV_FILE)
+
+restart: down up
+
+status:
+	@infra/local/platform.sh status $(ENV_FILE)
+
+logs:
+	@tail -n 100 -f var/platform.log
+
+test:
+	@rm -rf var/test-totals
+	@$(MAKE) --no-print-directory test-unit test-integration test-e2e
+	@$(PY) infra/local/run_tests.py total
+
+test-unit: system venv web_client/node_modules/.installed
+	@$(PY) infra/local/run_tests.py unit
+
+test-integration: system venv
+	@$(PY) infra/local/run_tests.py integration
+
+test-e2e: system venv web model
+	@WITH_BROWSER=1 infra/local/system.sh
+	@$(PY) infra/local/run_tests.py e2e
+
+contracts-lock: venv
+	@$(PY) -m atelier_contracts.lock --write
+
+clean: down
+	rm -rf var/storage var/mail web_client/dist

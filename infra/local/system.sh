@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs (Debian packages) and starts whatever the platform needs and is missing:
+# PostgreSQL, RabbitMQ, Redis, Node.js and, for browser tests, Chromium.
+# Uses what is already installed and running; a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+mkdir -p var
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+need=()
+command -v psql >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
+command -v rabbitmqctl >/dev/null || need+=(rabbitmq-server)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+command -v curl >/dev/null || need+=(curl)
+if [ "${WITH_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then need+=(chromium); fi
+if [ ${#need[@]} -gt 0 ]; then
+  step "installing Debian packages: ${need[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
+else
+  step "system packages present"
+fi
+
+# The web client's build tools (Vite 8) need Node.js 20.19 or newer.
+if command -v node >/dev/null; then
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)' || {
+    echo "Node.js $(node --version) is too old: the web client needs 20.19 or newer (Debian 13 ships it)." >&2; exit 1; }
+fi
+
+if ! port_open 5432; then
+  step "starting PostgreSQL"
+  ver=$(ls /etc/postgresql | sort -V | tail -1)
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$ver" main start || $SUDO service postgresql start
+fi
+if ! port_open 6379; then
+  step "starting Redis"
+  $SUDO mkdir -p /var/lib/redis /var/log/redis
+  $SUDO redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/atelier.log
+fi
+if ! port_open 5672; then
+  step "starting RabbitMQ (takes a few seconds)"
+  $SUDO rabbitmq-server -detached || $SUDO service rabbitmq-server start
+fi
+for port in 5432 6379 5672; do
+  for _ in $(seq 1 60); do port_open $port && break; sleep 1; done
+  port_open $port || { echo "service on port $port did not come up" >&2; exit 1; }
+done
+
+# An administrative Postgres login for provisioning: use the one that works here, or
+# make one through the postgres OS account (a fresh Debian install allows only that).
+if [ ! -f var/pg-admin.env ]; then
+  if psql "postgresql://postgres@127.0.0.1:5432/postgres" -tAc 'select 1' >/dev/null 2>&1; then
+    echo "ATELIER_PG_ADMIN_DSN=postgresql://postgres@127.0.0.1:5432/postgres" > var/pg-admin.env
+  else
+    step "creating the atelier_admin Postgres role"
+    pw=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+    $SUDO runuser -u postgres -- psql -q -c "DO \$\$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname='atelier_admin') THEN CREATE ROLE atelier_admin LOGIN SUPERUSER; END IF; END\$\$; ALTER ROLE atelier_admin PASSWORD '$pw';"
+    echo "ATELIER_PG_ADMIN_DSN=postgresql://atelier_admin:$pw@127.0.0.1:5432/postgres" > var/pg-admin.env
+  fi
+  chmod 600 var/pg-admin.env
+fi
+step "PostgreSQL, RabbitMQ and Redis are up"

@@ -1,0 +1,71 @@
+"""The envelope every message on RabbitMQ carries."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+
+def routing_key(event_type: str, version: int) -> str:
+    """``auth.user.registered`` + 1 -> ``auth.user.registered.v1`` (the AMQP routing key)."""
+    return f"{event_type}.v{version}"
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Envelope:
+    type: str
+    version: int
+    data: dict[str, Any]
+    producer: str
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    occurred_at: str = field(default_factory=_now_iso)
+    correlation_id: str | None = None
+
+    @property
+    def routing_key(self) -> str:
+        return routing_key(self.type, self.version)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "Envelope":
+        return cls(
+            id=raw["id"],
+            type=raw["type"],
+            version=raw["version"],
+            occurred_at=raw["occurred_at"],
+            producer=raw["producer"],
+            correlation_id=raw.get("correlation_id"),
+            data=raw["data"],
+        )
+
+
+def make_envelope(
+    event_type: str,
+    version: int,
+    data: dict[str, Any],
+    *,
+    producer: str,
+    correlation_id: str | None = None,
+    message_id: str | None = None,
+) -> Envelope:
+    """Build an envelope and validate it against its schema at once, so a bad event
+    fails where it is made rather than in a consumer."""
+    from .codec import validate
+
+    env = Envelope(
+        type=event_type,
+        version=version,
+        data=data,
+        producer=producer,
+        correlation_id=correlation_id,
+        **({"id": message_id} if message_id else {}),
+    )
+    validate(env.to_dict())
+    return env

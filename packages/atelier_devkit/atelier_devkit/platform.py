@@ -1,0 +1,117 @@
+"""The environment of a whole platform run: `make up` (var/dev.env) and the end-to-end
+tests (a fresh database, vhost and ports per run) build it the same way.
+
+    python -m atelier_devkit.platform var/dev.env   # write or complete the dev env file
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from . import SCHEMA_SERVICES
+from .postgres import service_dsn
+
+ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_PORTS = {"GATEWAY_PORT": 8000, "AUTH_PORT": 8101, "PAYMENTS_PORT": 8102, "PRE_INFERENCE_PORT": 8103}
+
+
+def _secret() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def ensure_jwt_key(path: Path) -> None:
+    if path.is_file():
+        return
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    path.chmod(0o600)
+
+
+def platform_env(*, var_dir: Path, connections: dict[str, str], ports: dict[str, int] | None = None, keep: dict[str, str] | None = None) -> dict[str, str]:
+    """Everything every process reads. ``connections`` holds the database URLs, the AMQP
+    URL and the Redis URL/prefix; ``keep`` holds values (secrets) to preserve."""
+    keep = keep or {}
+    ports = {**DEFAULT_PORTS, **(ports or {})}
+    host = "127.0.0.1"
+    env = {
+        "ATELIER_ENV": keep.get("ATELIER_ENV", "development"),
+        "ATELIER_ROOT": str(ROOT),
+        **{name: str(port) for name, port in ports.items()},
+        "GATEWAY_HOST": keep.get("GATEWAY_HOST", host),
+        "AUTH_URL": f"http://{host}:{ports['AUTH_PORT']}",
+        "PAYMENTS_URL": f"http://{host}:{ports['PAYMENTS_PORT']}",
+        "PRE_INFERENCE_URL": f"http://{host}:{ports['PRE_INFERENCE_PORT']}",
+        "ATELIER_JWKS_URL": f"http://{host}:{ports['AUTH_PORT']}/api/auth/.well-known/jwks.json",
+        "ATELIER_PUBLIC_URL": keep.get("ATELIER_PUBLIC_URL", f"http://localhost:{ports['GATEWAY_PORT']}"),
+        "AUTH_SECRET_KEY": keep.get("AUTH_SECRET_KEY") or _secret(),
+        "PAYMENTS_SECRET_KEY": keep.get("PAYMENTS_SECRET_KEY") or _secret(),
+        "ATELIER_STORAGE_SIGNING_KEY": keep.get("ATELIER_STORAGE_SIGNING_KEY") or _secret(),
+        "ATELIER_INTERNAL_TOKEN": keep.get("ATELIER_INTERNAL_TOKEN") or _secret(),
+        "AUTH_API_KEY_PEPPER": keep.get("AUTH_API_KEY_PEPPER") or _secret(),
+        "PAYMENTS_SANDBOX_WEBHOOK_SECRET": keep.get("PAYMENTS_SANDBOX_WEBHOOK_SECRET") or _secret(),
+        "PAYMENTS_STRIPE_WEBHOOK_SECRET": keep.get("PAYMENTS_STRIPE_WEBHOOK_SECRET", ""),
+        "PAYMENTS_STRIPE_API_KEY": keep.get("PAYMENTS_STRIPE_API_KEY", ""),
+        "PAYMENTS_PROVIDER": keep.get("PAYMENTS_PROVIDER", "sandbox"),
+        "AUTH_JWT_PRIVATE_KEY_FILE": str(var_dir / "keys" / "jwt_private.pem"),
+        "ATELIER_STORAGE_DIR": str(var_dir / "storage"),
+        "ATELIER_MAIL_DIR": str(var_dir / "mail"),
+        "ATELIER_MODEL": keep.get("ATELIER_MODEL", str(ROOT / "var" / "models" / "tiny-sd")),
+        "ATELIER_WEB_DIST": str(ROOT / "web_client" / "dist"),
+        "PYTHONUNBUFFERED": "1",
+        **connections,
+    }
+    ensure_jwt_key(Path(env["AUTH_JWT_PRIVATE_KEY_FILE"]))
+    for folder in ("storage", "mail"):
+        (var_dir / folder).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            if line.strip() and not line.lstrip().startswith("#") and "=" in line:
+                name, _, value = line.partition("=")
+                values[name.strip()] = value.strip()
+    return values
+
+
+def write_env_file(path: Path, env: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = "# Written by `make up`; secrets are random and kept across runs.\n"
+    body += "".join(f"{name}={value}\n" for name, value in sorted(env.items()))
+    path.write_text(body)
+    path.chmod(0o600)
+
+
+def dev_env(path: Path) -> dict[str, str]:
+    """The development environment: database `atelier`, vhost `atelier`, stable secrets."""
+    keep = read_env_file(path)
+    passwords = {s: keep.get(f"{s.upper()}_DB_PASSWORD") or secrets.token_hex(16) for s in SCHEMA_SERVICES}
+    admin = read_env_file(ROOT / "var" / "pg-admin.env").get("ATELIER_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+    connections = {
+        "ATELIER_PG_ADMIN_DSN": admin,
+        "ATELIER_DB_NAME": "atelier",
+        "ATELIER_DB_ROLE_PREFIX": "atelier",
+        "ATELIER_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/atelier",
+        "ATELIER_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "ATELIER_REDIS_PREFIX": "atelier:",
+        **{f"{s.upper()}_DB_PASSWORD": pw for s, pw in passwords.items()},
+        **{f"{s.upper()}_DATABASE_URL": service_dsn("127.0.0.1", 5432, "atelier", "atelier", s, pw) for s, pw in passwords.items()},
+    }
+    ports = {name: int(keep[name]) for name in DEFAULT_PORTS if name in keep}
+    return platform_env(var_dir=path.parent, connections=connections, ports=ports, keep=keep)
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "var" / "dev.env").resolve()
+    write_env_file(target, dev_env(target))
+    print(f"environment: {os.path.relpath(target, ROOT)} ready")

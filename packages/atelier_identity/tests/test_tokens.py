@@ -1,0 +1,127 @@
+"""TokenVerifier against tokens signed here and a JWKS served on loopback."""
+import http.server
+import json
+import threading
+import time
+import uuid
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from atelier_identity import AUDIENCE, ISSUER, TokenError, TokenVerifier
+
+
+def new_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+KEY, OTHER = new_key(), new_key()
+
+
+def jwks(*pairs):
+    keys = []
+    for kid, key in pairs:
+        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+        keys.append({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
+    return {"keys": keys}
+
+
+def token(key=KEY, kid="k1", *, alg="RS256", **overrides):
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": str(uuid.uuid4()), "email": "ada@example.com", "tier": "pro",
+              "verified": True, "token_type": "access", "iat": now, "exp": now + 300, "jti": uuid.uuid4().hex}
+    claims.update(overrides)
+    claims = {k: v for k, v in claims.items() if v is not None}
+    return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid} if kid else None)
+
+
+@pytest.fixture()
+def verifier():
+    v = TokenVerifier("http://127.0.0.1:9/unused", min_refresh_interval_s=0)
+    v.load_keys(jwks(("k1", KEY)))
+    return v
+
+
+def test_a_good_token_gives_its_identity(verifier):
+    identity = verifier.verify(token(key_id="9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", scopes=["jobs:read"]))
+    assert (identity.tier, identity.verified, identity.scopes) == ("pro", True, ("jobs:read",))
+    assert identity.api_key_id == "9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+
+@pytest.mark.parametrize("make,code", [
+    (lambda: token(exp=int(time.time()) - 60), "token_expired"),
+    (lambda: token(key=OTHER), "token_invalid"),  # right kid, wrong signature
+    (lambda: token(aud="someone-else"), "token_invalid"),
+    (lambda: token(iss="elsewhere"), "token_invalid"),
+    (lambda: token(token_type="refresh"), "token_invalid"),
+    (lambda: token(sub=None), "token_invalid"),
+    (lambda: token(kid=None), "token_invalid"),
+    (lambda: jwt.encode({"sub": "x"}, "a-shared-secret-long-enough-for-hs256!", algorithm="HS256", headers={"kid": "k1"}), "token_invalid"),
+    (lambda: "not.a.token", "token_invalid"),
+    (lambda: "", "token_invalid"),
+])
+def test_untrustworthy_tokens_are_refused_with_a_code(verifier, make, code):
+    with pytest.raises(TokenError) as caught:
+        verifier.verify(make())
+    assert caught.value.code == code
+
+
+def test_offline_check_tells_when_a_fetch_would_be_needed(verifier):
+    assert verifier.can_verify_offline(token()) is True
+    assert verifier.can_verify_offline("garbage") is True
+    assert verifier.can_verify_offline(token(kid="k2")) is False
+
+
+class JwksServer:
+    def __init__(self, document):
+        self.document = document
+        self.hits = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                outer.hits += 1
+                body = json.dumps(outer.document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/jwks.json"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.mark.integration
+def test_an_unknown_kid_refreshes_the_keys_once_per_interval():
+    server = JwksServer(jwks(("k1", KEY)))
+    try:
+        verifier = TokenVerifier(server.url, min_refresh_interval_s=60)
+        assert verifier.verify(token()).tier == "pro"  # first use fetches
+        server.document = jwks(("k1", KEY), ("k2", OTHER))  # auth rotated its key
+        with pytest.raises(TokenError):
+            verifier.verify(token(key=OTHER, kid="k2"))  # inside the interval: no second fetch
+        assert server.hits == 1
+        verifier = TokenVerifier(server.url, min_refresh_interval_s=0)
+        assert verifier.verify(token(key=OTHER, kid="k2")).tier == "pro"
+        for _ in range(3):
+            with pytest.raises(TokenError):
+                verifier.verify(token(kid="forged-kid"))
+    finally:
+        server.close()
+
+
+@pytest.mark.integration
+def test_auth_being_unreachable_is_its_own_code():
+    verifier = TokenVerifier("http://127.0.0.1:9/jwks.json", timeout_s=1)
+    with pytest.raises(TokenError) as caught:
+        verifier.verify(token())
+    assert caught.value.code == "auth_unavailable"

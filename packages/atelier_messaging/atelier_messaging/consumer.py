@@ -1,0 +1,172 @@
+"""Consumers: inbox de-duplication, bounded retries with backoff, dead-lettering.
+
+Each message is handled in one database transaction together with its inbox row, and
+acknowledged only after that transaction commits: a crash before the ack redelivers the
+message, and the inbox row makes the second delivery a no-op.
+
+Failures:
+- the body breaks its contract, no handler is registered, or the handler raises
+  ``PermanentError``: dead-lettered at once (to ``<queue>.dead``), nothing retried;
+- any other exception: a copy goes to ``<queue>.retry`` with an exponential delay and
+  flows back; after ``max_attempts`` it is dead-lettered.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextlib import AbstractContextManager
+from typing import Any, Callable, Protocol
+
+import pika
+import pika.exceptions
+
+from atelier_contracts import ContractError, Envelope, decode
+
+from .connection import connect
+from .topology import declare_topology, retry_queue
+
+log = logging.getLogger("atelier.messaging.consumer")
+
+ATTEMPTS_HEADER = "x-atelier-attempts"
+Handler = Callable[[Envelope, Any], None]
+
+
+class PermanentError(Exception):
+    """This message can never be handled; retrying would not help."""
+
+
+class UnitOfWork(Protocol):
+    def begin(self) -> AbstractContextManager[Any]: ...
+
+    def claim(self, tx: Any, message_id: str, consumer: str) -> bool:
+        """Record the message in the inbox; False when it was handled before."""
+        ...
+
+
+class Consumer:
+    def __init__(
+        self,
+        *,
+        queue: str,
+        handlers: dict[str, Handler],
+        unit_of_work: UnitOfWork,
+        name: str | None = None,
+        max_attempts: int = 5,
+        retry_base_delay_ms: int = 500,
+        prefetch: int = 16,
+    ):
+        self.queue = queue
+        self.handlers = handlers
+        self.unit_of_work = unit_of_work
+        self.name = name or queue
+        self.max_attempts = max_attempts
+        self.retry_base_delay_ms = retry_base_delay_ms
+        self.prefetch = prefetch
+        self.stopping = threading.Event()
+
+    # -- handling one message -------------------------------------------------------
+    def handle(self, channel: Any, method: Any, properties: pika.BasicProperties, body: bytes) -> None:
+        try:
+            envelope = decode(body)
+        except ContractError as exc:
+            log.error("dead-lettering a message that breaks its contract: %s", exc)
+            channel.basic_reject(method.delivery_tag, requeue=False)
+            return
+        handler = self.handlers.get(envelope.routing_key)
+        extra = {"message_id": envelope.id, "correlation_id": envelope.correlation_id}
+        if handler is None:
+            log.error("no handler for %s on %s; dead-lettering", envelope.routing_key, self.queue, extra=extra)
+            channel.basic_reject(method.delivery_tag, requeue=False)
+            return
+        try:
+            with self.unit_of_work.begin() as tx:
+                if self.unit_of_work.claim(tx, envelope.id, self.name):
+                    handler(envelope, tx)
+                else:
+                    log.info("duplicate %s ignored", envelope.routing_key, extra=extra)
+        except PermanentError as exc:
+            log.error("permanent failure on %s: %s; dead-lettering", envelope.routing_key, exc, extra=extra)
+            channel.basic_reject(method.delivery_tag, requeue=False)
+            return
+        except Exception as exc:  # noqa: BLE001 - anything else is worth retrying
+            self._retry_or_dead_letter(channel, method, properties, body, exc, extra)
+            return
+        channel.basic_ack(method.delivery_tag)
+
+    def _retry_or_dead_letter(self, channel: Any, method: Any, properties: pika.BasicProperties, body: bytes, exc: Exception, extra: dict) -> None:
+        headers = dict(properties.headers or {})
+        attempts = int(headers.get(ATTEMPTS_HEADER, 0)) + 1
+        if attempts >= self.max_attempts:
+            log.error("failed %d times (%r); dead-lettering", attempts, exc, extra=extra)
+            channel.basic_reject(method.delivery_tag, requeue=False)
+            return
+        delay_ms = self.retry_base_delay_ms * 2 ** (attempts - 1)
+        headers[ATTEMPTS_HEADER] = attempts
+        log.warning("attempt %d failed (%r); retrying in %d ms", attempts, exc, delay_ms, extra=extra)
+        retry_properties = pika.BasicProperties(
+            message_id=properties.message_id,
+            type=properties.type,
+            correlation_id=properties.correlation_id,
+            content_type=properties.content_type,
+            delivery_mode=pika.DeliveryMode.Persistent,
+            headers=headers,
+            expiration=str(delay_ms),
+        )
+        # The channel is in confirm mode: the copy is safely queued before the original goes.
+        channel.basic_publish(exchange="", routing_key=retry_queue(self.queue), body=body, properties=retry_properties)
+        channel.basic_ack(method.delivery_tag)
+
+    # -- the loop -------------------------------------------------------------------
+    def _open(self, amqp_url: str) -> tuple[pika.BlockingConnection, Any]:
+        connection = connect(amqp_url)
+        channel = connection.channel()
+        declare_topology(channel)
+        channel.confirm_delivery()
+        channel.basic_qos(prefetch_count=self.prefetch)
+        return connection, channel
+
+    def run(self, amqp_url: str) -> None:
+        """Consume until ``stop()``; reconnects with backoff when the broker goes away."""
+        backoff = 0.5
+        while not self.stopping.is_set():
+            connection = None
+            try:
+                connection, channel = self._open(amqp_url)
+                log.info("consuming %s", self.queue)
+                backoff = 0.5
+                for method, properties, body in channel.consume(self.queue, inactivity_timeout=1.0):
+                    if self.stopping.is_set():
+                        break
+                    if method is not None:
+                        self.handle(channel, method, properties, body)
+                channel.cancel()
+            except (pika.exceptions.AMQPError, OSError) as exc:
+                log.warning("broker connection lost (%r); reconnecting in %.1fs", exc, backoff)
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 15.0)
+            finally:
+                if connection is not None and connection.is_open:
+                    try:
+                        connection.close()
+                    except (pika.exceptions.AMQPError, OSError):
+                        pass
+
+    def drain(self, amqp_url: str, *, idle_s: float = 1.0, timeout_s: float = 30.0) -> int:
+        """Handle messages until none arrives for ``idle_s`` (tests and one-off jobs)."""
+        handled = 0
+        connection, channel = self._open(amqp_url)
+        deadline = time.monotonic() + timeout_s
+        try:
+            for method, properties, body in channel.consume(self.queue, inactivity_timeout=idle_s):
+                if method is None or time.monotonic() > deadline:
+                    break
+                self.handle(channel, method, properties, body)
+                handled += 1
+            channel.cancel()
+        finally:
+            connection.close()
+        return handled
+
+    def stop(self) -> None:
+        self.stopping.set()

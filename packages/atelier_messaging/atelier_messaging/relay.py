@@ -1,0 +1,142 @@
+"""Publishes committed outbox rows, in order, with broker confirms.
+
+Wakes on NOTIFY (sent at commit by the outbox trigger) and polls as a fallback, so a
+message committed while the relay or the broker was down goes out once both are back.
+Rows are claimed with ``FOR UPDATE SKIP LOCKED``: several relays may run side by side.
+Delivery is at least once (a crash between confirm and commit republishes); consumers
+de-duplicate by message id.
+
+    python -m atelier_messaging.relay --database-url-env AUTH_DATABASE_URL --name auth
+
+The URL is read from the named variable, not the command line, so its password never
+shows in the process list.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+import time
+
+import pika
+import psycopg
+
+from .publisher import Publisher, PublishError
+from .schema import NOTIFY_CHANNEL
+
+log = logging.getLogger("atelier.messaging.relay")
+
+BATCH_SIZE = 100
+POLL_INTERVAL_S = 2.0
+MAX_BACKOFF_S = 15.0
+RETENTION_DAYS = 7
+PRUNE_EVERY_S = 3600.0
+
+
+def relay_batch(conn: psycopg.Connection, publisher: Publisher, batch_size: int = BATCH_SIZE) -> int:
+    """Publish one batch of pending rows; returns how many were confirmed.
+
+    Stops at the first failure so that order is kept; the failed row records the error.
+    """
+    published: list[int] = []
+    with conn.transaction():
+        rows = conn.execute(
+            "SELECT id, message_id::text, exchange, routing_key, priority, body FROM outbox "
+            "WHERE published_at IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+            (batch_size,),
+        ).fetchall()
+        failure: tuple[int, str] | None = None
+        for row_id, message_id, exchange, routing_key, priority, body in rows:
+            properties = pika.BasicProperties(
+                message_id=message_id,
+                type=routing_key,
+                content_type="application/json",
+                delivery_mode=pika.DeliveryMode.Persistent,
+                timestamp=int(time.time()),
+                priority=priority,
+            )
+            try:
+                publisher.publish_raw(body.encode(), exchange=exchange, routing_key=routing_key, properties=properties)
+            except PublishError as exc:
+                failure = (row_id, str(exc))
+                break
+            published.append(row_id)
+        if published:
+            conn.execute("UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY(%s)", (published,))
+        if failure:
+            conn.execute("UPDATE outbox SET attempts = attempts + 1, last_error = %s WHERE id = %s", (failure[1], failure[0]))
+    if failure:
+        raise PublishError(failure[1])
+    return len(published)
+
+
+def prune(conn: psycopg.Connection, retention_days: int = RETENTION_DAYS) -> None:
+    with conn.transaction():
+        conn.execute("DELETE FROM outbox WHERE published_at < now() - make_interval(days => %s)", (retention_days,))
+        conn.execute("DELETE FROM inbox WHERE handled_at < now() - make_interval(days => %s)", (retention_days,))
+
+
+class Relay:
+    def __init__(self, database_url: str, amqp_url: str, name: str, *, poll_interval_s: float = POLL_INTERVAL_S):
+        self.database_url = database_url
+        self.amqp_url = amqp_url
+        self.name = name
+        self.poll_interval_s = poll_interval_s
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        backoff = 0.5
+        last_prune = 0.0
+        publisher = Publisher(self.amqp_url)
+        while not self.stopping.is_set():
+            try:
+                with psycopg.connect(self.database_url, autocommit=True, connect_timeout=5) as listener, \
+                        psycopg.connect(self.database_url, autocommit=True, connect_timeout=5) as worker:
+                    listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    log.info("relay %s: listening", self.name)
+                    while not self.stopping.is_set():
+                        sent = relay_batch(worker, publisher)
+                        backoff = 0.5
+                        if sent:
+                            log.info("relay %s: published %d", self.name, sent)
+                        if sent == BATCH_SIZE:
+                            continue
+                        if time.monotonic() - last_prune > PRUNE_EVERY_S:
+                            prune(worker)
+                            last_prune = time.monotonic()
+                        for _ in listener.notifies(timeout=self.poll_interval_s, stop_after=1):
+                            pass
+                        publisher.keepalive()
+            except (PublishError, psycopg.Error, OSError) as exc:
+                log.warning("relay %s: %s; retrying in %.1fs", self.name, exc, backoff)
+                publisher.close()
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+        publisher.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Publish a service's outbox to RabbitMQ")
+    parser.add_argument("--database-url-env", required=True, help="name of the variable holding the database URL")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--amqp-url", default=os.environ.get("ATELIER_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/atelier"))
+    args = parser.parse_args()
+    from .logs import configure_logging
+
+    configure_logging(f"{args.name}-relay")
+    database_url = os.environ.get(args.database_url_env)
+    if not database_url:
+        parser.error(f"{args.database_url_env} is not set")
+    relay = Relay(database_url, args.amqp_url, args.name)
+    signal.signal(signal.SIGTERM, lambda *_: relay.stop())
+    signal.signal(signal.SIGINT, lambda *_: relay.stop())
+    relay.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Consumers: one effect per message id, bounded retries, dead-lettering."""
+import json
+import threading
+
+import pika
+import psycopg
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+from atelier_contracts import encode
+from atelier_messaging.consumer import ATTEMPTS_HEADER, Consumer, PermanentError
+from atelier_messaging.publisher import Publisher
+from atelier_messaging.sqlalchemy import SqlAlchemyUnitOfWork
+
+from .conftest import get_all, registered
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture()
+def uow(clean_db):
+    engine = create_engine(clean_db.replace("postgresql://", "postgresql+psycopg://", 1))
+    yield SqlAlchemyUnitOfWork(sessionmaker(engine))
+    engine.dispose()
+
+
+def record_effect(envelope, session):
+    session.execute(text("INSERT INTO effects (message_id, note) VALUES (:id, :note)"), {"id": envelope.id, "note": envelope.data["email"]})
+
+
+def effects(url):
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT message_id::text, note FROM effects ORDER BY note").fetchall()
+
+
+def make_consumer(uow, handler, **kw):
+    return Consumer(queue="payments.events", handlers={"auth.user.registered.v1": handler}, unit_of_work=uow, **kw)
+
+
+def test_message_delivered_twice_has_its_effect_once(clean_db, channel, amqp_url, uow):
+    env = registered(email="twice@example.com")
+    publisher = Publisher(amqp_url)
+    publisher.publish(env)
+    publisher.publish(env)  # the relay republishes after a crash between confirm and commit
+    publisher.close()
+    handled = make_consumer(uow, record_effect).drain(amqp_url)
+    assert handled == 2
+    assert effects(clean_db) == [(env.id, "twice@example.com")]
+    with psycopg.connect(clean_db) as conn:
+        assert conn.execute("SELECT count(*) FROM inbox").fetchone()[0] == 1
+
+
+def test_failed_effect_rolls_back_its_inbox_row_and_is_retried(clean_db, channel, amqp_url, uow):
+    calls = []
+
+    def flaky(envelope, session):
+        calls.append(envelope.id)
+        record_effect(envelope, session)
+        if len(calls) < 3:
+            raise RuntimeError("database hiccup")
+
+    publisher = Publisher(amqp_url)
+    env = registered(email="flaky@example.com")
+    publisher.publish(env)
+    publisher.close()
+    make_consumer(uow, flaky, retry_base_delay_ms=50).drain(amqp_url, idle_s=1.5)
+    assert len(calls) == 3
+    assert effects(clean_db) == [(env.id, "flaky@example.com")]
+
+
+def test_retries_are_bounded_then_dead_lettered(clean_db, channel, amqp_url, uow):
+    def always_fails(envelope, session):
+        raise RuntimeError("still broken")
+
+    publisher = Publisher(amqp_url)
+    publisher.publish(registered())
+    publisher.close()
+    make_consumer(uow, always_fails, max_attempts=3, retry_base_delay_ms=20).drain(amqp_url, idle_s=1.0)
+    dead = get_all(channel, "payments.events.dead", expect=1)
+    assert len(dead) == 1
+    assert dead[0][0].headers[ATTEMPTS_HEADER] == 2  # the third failure dead-letters
+    assert effects(clean_db) == []
+
+
+def test_permanent_errors_and_broken_contracts_are_dead_lettered_at_once(clean_db, channel, amqp_url, uow):
+    def refuses(envelope, session):
+        raise PermanentError("user vanished")
+
+    publisher = Publisher(amqp_url)
+    publisher.publish(registered())
+    publisher.close()
+    bad = json.loads(encode(registered()))
+    bad["data"]["tier"] = "platinum"
+    channel.basic_publish("atelier.events", "auth.user.registered.v1", json.dumps(bad).encode())
+    channel.basic_publish("atelier.events", "auth.user.registered.v1", b"not json")
+    make_consumer(uow, refuses).drain(amqp_url)
+    assert len(get_all(channel, "payments.events.dead", expect=3)) == 3
+    assert effects(clean_db) == []
+
+
+def test_run_loop_stops_cleanly(clean_db, channel, amqp_url, uow):
+    consumer = make_consumer(uow, record_effect)
+    thread = threading.Thread(target=consumer.run, args=(amqp_url,), daemon=True)
+    thread.start()
+    publisher = Publisher(amqp_url)
+    publisher.publish(registered(email="live@example.com"))
+    publisher.close()
+    import time
+
+    deadline = time.monotonic() + 10
+    while not effects(clean_db) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    consumer.stop()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert [note for _, note in effects(clean_db)] == ["live@example.com"]

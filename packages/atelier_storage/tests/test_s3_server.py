@@ -1,0 +1,77 @@
+"""S3Storage against a real S3-compatible HTTP server on loopback (moto's server mode)."""
+import pytest
+
+from atelier_storage import ObjectNotFound, S3Storage, StorageError
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def storage(endpoint, request):
+    bucket = "atelier-" + request.node.name.lower().replace("_", "-")[:40]
+    storage = S3Storage(bucket, endpoint_url=endpoint, region="us-east-1", access_key_id="test",
+                        secret_access_key="test", prefix="run1", connect_timeout_s=2, read_timeout_s=5)
+    storage.client.create_bucket(Bucket=bucket)
+    return storage
+
+
+def test_put_get_exists_delete_with_metadata(storage):
+    params = {"prompt": "a red fox", "seed": 42, "steps": 20, "tiny_model": True}
+    storage.put_bytes("images/j1/0.png", b"\x89PNG fake", content_type="image/png",
+                      metadata={"job_id": "j1", "user_id": "u1", "params": params})
+    assert storage.exists("images/j1/0.png")
+    assert storage.get_bytes("images/j1/0.png") == b"\x89PNG fake"
+    meta = storage.read_meta("images/j1/0.png")
+    assert meta["content_type"] == "image/png"
+    assert meta["metadata"] == {"job_id": "j1", "user_id": "u1", "params": params}
+    # the prefix is part of the real object name
+    listed = storage.client.list_objects_v2(Bucket=storage.bucket)["Contents"]
+    assert [o["Key"] for o in listed] == ["run1/images/j1/0.png"]
+    storage.delete("images/j1/0.png")
+    storage.delete("images/j1/0.png")
+    assert not storage.exists("images/j1/0.png")
+    with pytest.raises(ObjectNotFound):
+        storage.get_bytes("images/j1/0.png")
+
+
+def test_presigned_url_serves_the_object(storage):
+    import urllib.request
+
+    storage.put_bytes("images/j2/0.png", b"pixels", content_type="image/png")
+    with urllib.request.urlopen(storage.presigned_url("images/j2/0.png", ttl_s=60), timeout=5) as response:
+        assert response.read() == b"pixels" and response.headers["Content-Type"] == "image/png"
+
+
+def test_overwrite_is_whole(storage):
+    storage.put_bytes("k", b"first", content_type="application/octet-stream")
+    storage.put_bytes("k", b"second", content_type="application/octet-stream")
+    assert storage.get_bytes("k") == b"second"
+
+
+def test_missing_bucket_is_a_storage_error(endpoint):
+    storage = S3Storage("no-such-bucket", endpoint_url=endpoint, region="us-east-1",
+                        access_key_id="test", secret_access_key="test")
+    with pytest.raises(StorageError):
+        storage.put_bytes("k", b"x", content_type="text/plain")
+
+
+def test_unreachable_endpoint_fails_within_its_timeouts():
+    import time
+
+    storage = S3Storage("b", endpoint_url="http://127.0.0.1:9", region="us-east-1", access_key_id="t",
+                        secret_access_key="t", connect_timeout_s=0.5, read_timeout_s=0.5, max_attempts=1)
+    started = time.monotonic()
+    with pytest.raises(StorageError):
+        storage.get_bytes("k")
+    assert time.monotonic() - started < 10

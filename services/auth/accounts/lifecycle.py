@@ -1,0 +1,145 @@
+"""Account actions after sign-up: verify the e-mail address, reset or change the
+password, delete the account. Mail leaves only after the transaction commits."""
+from __future__ import annotations
+
+import secrets
+
+from atelier_contracts import make_envelope
+from atelier_messaging.django import publish_on_commit
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import status
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from common.errors import ApiError, Conflict
+
+from . import audit
+from .passwords import check_new_password
+from .models import EmailVerificationToken, PasswordResetToken, User, hash_token, normalize_email
+from .services import PRODUCER, create_verification_token, iso, send_verification_email
+
+
+class OneTimeTokenInvalid(ApiError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "token_invalid"
+    default_detail = "this link is not valid or has already been used"
+
+
+class AlreadyVerified(Conflict):
+    default_code = "already_verified"
+    default_detail = "the e-mail address is already verified"
+
+
+def _consume(model, raw: str):
+    """Lock and spend a one-time token; the row lock makes a token usable exactly once."""
+    token = model.objects.select_for_update().select_related("user").filter(token_hash=hash_token(raw)).first()
+    if token is None or token.used_at is not None or not token.user.is_active:
+        raise OneTimeTokenInvalid()
+    if not token.is_usable():
+        raise OneTimeTokenInvalid("this link has expired; ask for a new one", code="token_expired")
+    token.used_at = timezone.now()
+    token.save(update_fields=["used_at"])
+    return token
+
+
+def _mark_verified(user: User, correlation_id: str | None) -> bool:
+    updated = User.objects.filter(pk=user.pk, email_verified=False).update(email_verified=True)
+    if updated:  # a conditional UPDATE: two verifications at once publish one event
+        user.email_verified = True
+        publish_on_commit(make_envelope(
+            "auth.user.verified", 1, {"user_id": str(user.pk), "verified_at": iso(timezone.now())},
+            producer=PRODUCER, correlation_id=correlation_id,
+        ))
+    return bool(updated)
+
+
+def verify_email(raw: str, *, correlation_id: str | None = None) -> User:
+    with transaction.atomic():
+        token = _consume(EmailVerificationToken, raw)
+        _mark_verified(token.user, correlation_id)
+        return token.user
+
+
+def resend_verification(user: User) -> None:
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if user.email_verified:
+            raise AlreadyVerified()
+        # Only the newest link works: older unused ones are spent now.
+        EmailVerificationToken.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
+        raw = create_verification_token(user)
+        transaction.on_commit(lambda: send_verification_email(user, raw), robust=True)
+
+
+def send_password_reset_email(user: User, raw: str) -> None:
+    link = f"{settings.PUBLIC_BASE_URL.rstrip('/')}/reset-password?token={raw}"
+    minutes = int(settings.PASSWORD_RESET_TTL.total_seconds() // 60)
+    body = (
+        "Someone asked to reset the password of your Atelier account.\n\n"
+        f"Choose a new password by opening this link within {minutes} minutes:\n\n{link}\n\n"
+        "If it was not you, ignore this message: your password stays as it is.\n"
+    )
+    message = EmailMessage("Reset your Atelier password", body, to=[user.email])
+    message.extra_headers["X-Atelier-Reset-Token"] = raw
+    message.send()
+
+
+def request_password_reset(email: str) -> None:
+    """Same answer whether or not the account exists; only an existing one gets mail."""
+    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
+    if user is None:
+        return
+    raw = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        PasswordResetToken.objects.create(user=user, token_hash=hash_token(raw),
+                                          expires_at=timezone.now() + settings.PASSWORD_RESET_TTL)
+        transaction.on_commit(lambda: send_password_reset_email(user, raw), robust=True)
+
+
+def revoke_refresh_tokens(user: User) -> int:
+    """Blacklist every refresh token of the user that is not already (sessions end)."""
+    live = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True)
+    rows = [BlacklistedToken(token=token) for token in live]
+    BlacklistedToken.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def confirm_password_reset(raw: str, new_password: str, *, correlation_id: str | None = None) -> User:
+    with transaction.atomic():
+        token = _consume(PasswordResetToken, raw)
+        user = User.objects.select_for_update().get(pk=token.user_id)
+        check_new_password(new_password, user)  # raising rolls back: the link stays usable
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        PasswordResetToken.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
+        revoke_refresh_tokens(user)
+        # The link reached the mailbox: that proves the address as well as a verification.
+        _mark_verified(user, correlation_id)
+        audit.record("password.reset", target=user, actor=user)
+        return user
+
+
+def change_password(user: User, new_password: str) -> None:
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        revoke_refresh_tokens(user)
+        audit.record("password.changed", target=user, actor=user)
+
+
+def delete_account(user: User, *, correlation_id: str | None = None) -> None:
+    from apikeys.services import revoke_all_for_user  # apikeys depends on accounts, not back
+
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        revoke_all_for_user(user, correlation_id=correlation_id)
+        revoke_refresh_tokens(user)
+        audit.record("user.deleted", target=user, actor=user)
+        publish_on_commit(make_envelope(
+            "auth.user.deleted", 1, {"user_id": str(user.pk), "deleted_at": iso(timezone.now())},
+            producer=PRODUCER, correlation_id=correlation_id,
+        ))
+        user.delete()

@@ -1,0 +1,102 @@
+"""Gateway settings, all from environment variables.
+
+With ATELIER_ENV=production the gateway refuses to start when a secret is missing or is
+a development default: a forgeable signing key would let anyone read every stored image.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DEV_SIGNING_KEY = "dev-insecure-storage-signing-key"
+_WEAK_PREFIXES = ("dev", "test", "example", "changeme", "change-me", "secret")
+_WEAK_MARKERS = ("insecure", "changeme", "change-me")
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    atelier_env: Literal["development", "test", "production"] = "development"
+
+    auth_url: str = "http://127.0.0.1:8101"
+    payments_url: str = "http://127.0.0.1:8102"
+    pre_inference_url: str = "http://127.0.0.1:8103"
+    atelier_jwks_url: str = "http://127.0.0.1:8101/api/auth/.well-known/jwks.json"
+    # Seconds between JWKS refreshes triggered by unknown `kid`s; bounds what forged tokens cost auth.
+    atelier_jwks_min_refresh_s: float = 10.0
+
+    atelier_storage_dir: Path = REPO_ROOT / "var" / "storage"
+    atelier_storage_signing_key: str = DEV_SIGNING_KEY
+    # Upper bound for browser caching of a signed file; never beyond the link's own expiry.
+    atelier_files_max_age_s: int = 3600
+
+    atelier_redis_url: str = "redis://127.0.0.1:6379/0"
+    # Every key the gateway writes starts with this (per-run in tests, so runs never collide).
+    atelier_redis_prefix: str = "atelier:"
+    atelier_amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/atelier"
+    # Shared secret for auth's /internal/ routes (API-key introspection).
+    atelier_internal_token: str = ""
+    # Browser origins allowed to call the API cross-origin; empty means same-origin only (the SPA).
+    atelier_cors_origins: str = ""
+    # Proxies (IPs or CIDRs) in front of the gateway whose X-Forwarded-For is believed.
+    gateway_trusted_proxies: str = ""
+    # Per-address limits on the auth routes: requests per window. Unset: 10 in production, and
+    # 300 elsewhere, where every test browser and script shares the one address 127.0.0.1.
+    gateway_auth_rate_limit: int | None = None
+    gateway_auth_rate_window_s: int = 60
+    # An event stream that sends nothing (not even its 15 s keepalive) for this long is dead.
+    gateway_sse_idle_s: float = 45.0
+    gateway_openapi_cache_s: float = 30.0
+    atelier_web_dist: Path = REPO_ROOT / "web_client" / "dist"
+
+    # Connection-level limits of the one shared upstream client.
+    gateway_upstream_connect_timeout_s: float = 3.0
+    gateway_upstream_max_connections: int = 200
+    gateway_readiness_timeout_s: float = 2.0
+
+    @field_validator("atelier_storage_dir", "atelier_web_dist")
+    @classmethod
+    def _relative_to_repo(cls, value: Path) -> Path:
+        # The gateway runs from services/gateway; relative paths in .env files mean the repository root.
+        return value if value.is_absolute() else REPO_ROOT / value
+
+    @model_validator(mode="after")
+    def _refuse_weak_secrets_in_production(self) -> "Settings":
+        if self.atelier_env != "production":
+            if not self.atelier_storage_signing_key:
+                self.atelier_storage_signing_key = DEV_SIGNING_KEY
+            return self
+        problems = []
+        key = self.atelier_storage_signing_key or ""
+        lowered = key.lower()
+        if (key == DEV_SIGNING_KEY or len(key) < MIN_SECRET_LENGTH or lowered.startswith(_WEAK_PREFIXES)
+                or any(m in lowered for m in _WEAK_MARKERS)):
+            problems.append(
+                f"ATELIER_STORAGE_SIGNING_KEY must be a random secret of at least {MIN_SECRET_LENGTH} characters"
+            )
+        token = self.atelier_internal_token or ""
+        if len(token) < MIN_SECRET_LENGTH or token.lower().startswith(_WEAK_PREFIXES) or any(
+                m in token.lower() for m in _WEAK_MARKERS):
+            problems.append(f"ATELIER_INTERNAL_TOKEN must be a random secret of at least {MIN_SECRET_LENGTH} characters")
+        for name in ("auth_url", "payments_url", "pre_inference_url", "atelier_jwks_url"):
+            if not getattr(self, name).startswith(("http://", "https://")):
+                problems.append(f"{name.upper()} must be an http(s) URL")
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+    def auth_rate_limit(self) -> int:
+        if self.gateway_auth_rate_limit is not None:
+            return self.gateway_auth_rate_limit
+        return 10 if self.atelier_env == "production" else 300
+
+    def cors_origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.atelier_cors_origins.split(",") if o.strip()]
+
+    def trusted_proxies(self) -> list[str]:
+        return [p.strip() for p in self.gateway_trusted_proxies.split(",") if p.strip()]

@@ -1,0 +1,135 @@
+"""The public edge of Atelier: routes /api and /admin to the services, checks user tokens
+where the routing table asks for them, serves signed files and the single-page app."""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import redis
+import redis.asyncio as aioredis
+from atelier_identity import TokenVerifier
+from atelier_storage import FilesystemStorage
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from .api.routes import docs, files, health, proxy, spa
+from .apikeys import ApiKeyExchange, Revoker
+from .config import Settings
+from .errors import install_error_handlers
+from .middleware import EdgeMiddleware, Metrics
+from .ratelimit import Networks, RateLimiter
+from .revocations import RevocationListener
+from .upstream import make_session
+from .routing import build_routing_table
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if message.startswith("{"):
+            return message
+        entry = {"level": record.levelname.lower(), "logger": record.name, "message": message}
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging() -> None:
+    root = logging.getLogger("gateway")
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(_JsonFormatter())
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        root.propagate = False
+
+
+def _route_label(table):
+    def label(path: str) -> str:
+        route = table.match(path)
+        if route is not None:
+            return route.name
+        if path.startswith("/files/"):
+            return "files"
+        if path.startswith("/assets/"):
+            return "assets"
+        if path in ("/healthz", "/readyz", "/metrics"):
+            return path.lstrip("/")
+        if path in docs.PATHS:
+            return "docs"
+        return "api_unknown" if proxy.is_api_path(path) else "spa"
+    return label
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    table = build_routing_table(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.http = httpx.AsyncClient(
+            # Never read proxy settings from the environment: upstreams are internal addresses.
+            trust_env=False,
+            follow_redirects=False,
+            timeout=httpx.Timeout(30.0, connect=settings.gateway_upstream_connect_timeout_s),
+            limits=httpx.Limits(
+                max_connections=settings.gateway_upstream_max_connections,
+                # Keep every connection: at full concurrency a smaller idle pool means reconnecting.
+                max_keepalive_connections=settings.gateway_upstream_max_connections,
+                keepalive_expiry=30.0,
+            ),
+        )
+        app.state.upstream = make_session(settings.gateway_upstream_max_connections)
+        redis_timeouts = {"socket_timeout": settings.gateway_readiness_timeout_s,
+                          "socket_connect_timeout": settings.gateway_readiness_timeout_s}
+        app.state.redis = aioredis.Redis.from_url(settings.atelier_redis_url, **redis_timeouts)
+        app.state.apikeys = ApiKeyExchange(
+            redis=app.state.redis, http=app.state.http, auth_url=settings.auth_url,
+            internal_token=settings.atelier_internal_token, prefix=settings.atelier_redis_prefix,
+        )
+        app.state.rate_limiter = RateLimiter(
+            app.state.redis, prefix=settings.atelier_redis_prefix,
+            limit=settings.auth_rate_limit(), window_s=settings.gateway_auth_rate_window_s,
+        )
+        sync_redis = redis.Redis.from_url(settings.atelier_redis_url, **redis_timeouts)
+        app.state.revocations = RevocationListener(settings.atelier_amqp_url, Revoker(sync_redis, settings.atelier_redis_prefix))
+        app.state.revocations.start()
+        try:
+            yield
+        finally:
+            app.state.revocations.stop()
+            sync_redis.close()
+            await app.state.upstream.close()
+            await app.state.http.aclose()
+            await app.state.redis.aclose()
+
+    configure_logging()
+    app = FastAPI(title="Atelier gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.routing_table = table
+    app.state.verifier = TokenVerifier(settings.atelier_jwks_url, min_refresh_interval_s=settings.atelier_jwks_min_refresh_s)
+    app.state.storage = FilesystemStorage(settings.atelier_storage_dir)
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+    origins = settings.cors_origins()
+    if origins:
+        # Inside the edge middleware, so preflight answers carry the request id and security headers too.
+        app.add_middleware(
+            CORSMiddleware, allow_origins=origins, allow_credentials=False, allow_methods=proxy.METHODS,
+            allow_headers=["authorization", "content-type", "x-api-key", "x-request-id", "last-event-id"],
+            expose_headers=["x-request-id", "retry-after", "ratelimit", "ratelimit-policy", "location"],
+            max_age=600,
+        )
+    app.add_middleware(EdgeMiddleware, metrics=app.state.metrics, route_label=_route_label(table),
+                       trusted_proxies=Networks(settings.trusted_proxies()))
+    # Order matters: the catch-all dispatcher must come last.
+    for module in (health, docs, files, spa):
+        app.include_router(module.router)
+    app.router.routes.append(proxy.CATCH_ALL)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,1 @@
+"""Atelier's inference worker: turns `inference.job.requested` jobs into stored images."""

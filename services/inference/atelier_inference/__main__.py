@@ -1,0 +1,55 @@
+"""`python -m atelier_inference`: load the model once, then serve jobs until SIGTERM."""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+from atelier_messaging.logs import configure_logging
+from atelier_storage import FilesystemStorage, storage_from_env
+
+from .config import load_settings
+from .pipeline import ModelLoadError, load_pipeline
+from .worker import Worker, holder_for
+
+log = logging.getLogger("atelier.inference")
+
+
+def main() -> int:
+    configure_logging("inference")
+    try:
+        settings = load_settings()
+    except (RuntimeError, ValueError) as exc:
+        log.error("%s", exc)
+        return 2
+    loaded = None
+    if settings.preload_model:
+        started = time.perf_counter()
+        try:
+            loaded = load_pipeline(
+                settings.model_location,
+                settings.device,
+                compile_unet=settings.torch_compile,
+                compile_cache_dir=settings.compile_cache_path,
+            )
+        except ModelLoadError as exc:
+            log.error("cannot load the model: %s", exc)
+            return 2
+        log.info("cold start: model ready in %.0f ms (%s on %s%s)", (time.perf_counter() - started) * 1000,
+                 loaded.model, loaded.device, ", tiny random weights" if loaded.tiny else "")
+    else:
+        log.info("the model (%s) loads with the first job", settings.model_location)
+    try:
+        storage = (FilesystemStorage(settings.storage_path) if settings.storage_backend == "filesystem"
+                   else storage_from_env())
+    except ValueError as exc:
+        log.error("storage: %s", exc)
+        return 2
+    worker = Worker(settings, holder_for(settings, loaded), storage)
+    worker.install_signal_handlers()
+    worker.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

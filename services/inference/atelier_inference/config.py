@@ -1,0 +1,126 @@
+"""Settings, all from the environment (see .env.example).
+
+Relative paths (model, storage, compile cache) are resolved against the repository
+root, not the working directory: the Procfile runs the worker from services/inference
+while setup builds the model from wherever it is, and both must mean the same folder.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/atelier"
+
+
+def repo_root() -> Path:
+    override = os.environ.get("ATELIER_ROOT")
+    if override:
+        return Path(override).resolve()
+    # atelier_inference/config.py -> services/inference -> services -> repository root
+    return Path(__file__).resolve().parents[3]
+
+
+def resolve_path(value: str | os.PathLike[str]) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (repo_root() / path).resolve()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ATELIER_", extra="ignore", protected_namespaces=())
+
+    env: str = "development"
+    amqp_url: str = DEV_AMQP_URL
+    storage_dir: str = "var/storage"
+    model: str = "var/models/tiny-sd"
+    device: str | None = None  # "cuda", "cpu", "cuda:1"; default: CUDA when available
+    torch_compile: bool = False
+    torch_compile_cache_dir: str = "var/cache/torch-compile"
+    max_job_attempts: int = Field(default=3, ge=1, le=100)
+    # Images (sum of n) one pipeline call may make; also the prefetch, so the worker sees a backlog.
+    max_batch: int = Field(default=8, ge=1, le=64)
+    # A backlog arrives as one burst (prefetch), so a few ms catch it; the window is paid by
+    # every job that finds the worker idle, so keep it small next to the fastest model's step.
+    batch_window_ms: float = Field(default=5.0, ge=0, le=1000)
+    # A job still generating after this long is failed (time_limit_exceeded). RabbitMQ's
+    # consumer_timeout must stay above max_batch x this (infra/rabbitmq/rabbitmq.conf).
+    job_time_limit_s: float = Field(default=300.0, gt=0, le=86400)
+    # Unload the model (and free GPU memory) after this long without a job; 0 = never.
+    idle_unload_s: float = Field(default=300.0, ge=0)
+    # Load the model at start (fail fast on a bad model). 0: load on the first job instead, so a
+    # worker scaled up from zero takes the job at once and the user sees "warming up", not "queued".
+    preload_model: bool = True
+    storage_backend: str = "filesystem"
+    # Touched every few seconds by the worker loop; read by `python -m atelier_inference.probe`.
+    heartbeat_file: str | None = None
+    # Test-only fault injection, honoured only with ATELIER_ENV=test: a job whose prompt is
+    # exactly this string kills the worker process (exit 137) as if the GPU had crashed it.
+    test_crash_prompt: str | None = None
+    worker_name: str = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+
+    @field_validator("env")
+    @classmethod
+    def _known_env(cls, value: str) -> str:
+        if value not in {"development", "test", "production"}:
+            raise ValueError("ATELIER_ENV must be development, test or production")
+        return value
+
+    @field_validator("storage_backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value not in {"filesystem", "s3"}:
+            raise ValueError("ATELIER_STORAGE_BACKEND must be filesystem or s3")
+        return value
+
+    @property
+    def crash_prompt(self) -> str | None:
+        return self.test_crash_prompt if self.env == "test" and self.test_crash_prompt else None
+
+    @field_validator("worker_name", "device")
+    @classmethod
+    def _blank_is_default(cls, value: str | None, info: Any) -> str | None:
+        if value is not None and not value.strip():
+            return None if info.field_name == "device" else f"{socket.gethostname()}:{os.getpid()}"
+        return value
+
+    @property
+    def storage_path(self) -> Path:
+        return resolve_path(self.storage_dir)
+
+    @property
+    def compile_cache_path(self) -> Path:
+        return resolve_path(self.torch_compile_cache_dir)
+
+    @property
+    def model_location(self) -> str:
+        """A local path when one exists under that name (relative to the repository), else the value as given (a hub id)."""
+        candidate = resolve_path(self.model)
+        return str(candidate) if candidate.exists() else self.model
+
+    def check_production(self) -> None:
+        """Refuse to start in production with development credentials or the noise model."""
+        if self.env != "production":
+            return
+        problems = []
+        parts = urlsplit(self.amqp_url)
+        if "ATELIER_AMQP_URL" not in os.environ or parts.password in (None, "", "guest"):
+            problems.append("ATELIER_AMQP_URL must be set with a real password (not guest)")
+        if self.test_crash_prompt:
+            problems.append("ATELIER_TEST_CRASH_PROMPT is for tests only")
+        if self.storage_backend == "s3" and not (os.environ.get("ATELIER_S3_BUCKET") and os.environ.get("ATELIER_S3_SECRET_ACCESS_KEY")):
+            problems.append("ATELIER_S3_BUCKET and ATELIER_S3_SECRET_ACCESS_KEY must be set for the s3 backend")
+        if "ATELIER_MODEL" not in os.environ:
+            problems.append("ATELIER_MODEL must name a real model in production")
+        if problems:
+            raise RuntimeError("refusing to start: " + "; ".join(problems))
+
+
+def load_settings() -> Settings:
+    settings = Settings()
+    settings.check_production()
+    return settings

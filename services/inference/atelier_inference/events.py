@@ -1,0 +1,60 @@
+"""The events the worker publishes, built and validated against their contracts."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from atelier_contracts import Envelope, make_envelope
+
+PRODUCER = "inference"
+ATTEMPTS_HEADER = "x-atelier-attempts"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def parse_time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def attempts_of(headers: dict[str, Any] | None) -> int:
+    """Attempts already begun on this job; a message without the header is on its first."""
+    try:
+        return max(1, int((headers or {}).get(ATTEMPTS_HEADER, 1)))
+    except (TypeError, ValueError):
+        return 1
+
+
+def started(job: Envelope, *, worker: str, attempt: int) -> Envelope:
+    return make_envelope(
+        "inference.job.started", 1,
+        {"job_id": job.data["job_id"], "worker": worker[:128], "attempt": attempt, "started_at": now_iso()},
+        producer=PRODUCER, correlation_id=job.correlation_id,
+    )
+
+
+def progress(job: Envelope, step: int, total_steps: int, *, phase: str = "generating") -> Envelope:
+    """phase "loading" (with step 0) while a cold worker loads the model: the user sees "warming up"."""
+    return make_envelope(
+        "inference.job.progress", 1,
+        {"job_id": job.data["job_id"], "step": step, "total_steps": max(1, total_steps), "phase": phase},
+        producer=PRODUCER, correlation_id=job.correlation_id,
+    )
+
+
+def succeeded(job: Envelope, images: list[dict[str, Any]], timings_ms: dict[str, float]) -> Envelope:
+    return make_envelope(
+        "inference.job.succeeded", 1,
+        {"job_id": job.data["job_id"], "images": images, "timings_ms": timings_ms, "finished_at": now_iso()},
+        producer=PRODUCER, correlation_id=job.correlation_id,
+    )
+
+
+def failed(job: Envelope, reason_code: str, message: str) -> Envelope:
+    return make_envelope(
+        "inference.job.failed", 1,
+        {"job_id": job.data["job_id"], "reason_code": reason_code, "message": message[:2000], "finished_at": now_iso()},
+        producer=PRODUCER, correlation_id=job.correlation_id,
+    )

@@ -1,0 +1,222 @@
+"""Loading a diffusers pipeline and choosing its scheduler.
+
+ATELIER_MODEL may be a local diffusers folder, a single .safetensors/.ckpt checkpoint or
+a hub id (only where the machine can reach the hub). CUDA runs in float16 with PyTorch's
+scaled-dot-product attention (diffusers' default processor on torch 2); the CPU runs
+float32, because float16 on CPU is slow and some kernels are missing.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .tiny_model import MARKER_FILE
+
+log = logging.getLogger("atelier.inference.pipeline")
+
+SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
+# name -> (diffusers class name, config overrides); "default" keeps the model's own.
+SCHEDULERS: dict[str, tuple[str, dict[str, Any]] | None] = {
+    "default": None,
+    "ddim": ("DDIMScheduler", {}),
+    "euler": ("EulerDiscreteScheduler", {}),
+    "euler_a": ("EulerAncestralDiscreteScheduler", {}),
+    "dpm++": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++"}),
+    # Stable Diffusion runs PNDM as PLMS; the Runge-Kutta warm-up needs many steps.
+    "pndm": ("PNDMScheduler", {"skip_prk_steps": True}),
+    "lms": ("LMSDiscreteScheduler", {}),
+}
+
+
+class ModelLoadError(RuntimeError):
+    """The model cannot be loaded; the worker cannot serve and says why."""
+
+
+class UnknownScheduler(ValueError):
+    pass
+
+
+def select_runtime(requested: str | None, cuda_available: bool) -> tuple[str, str]:
+    """(device, dtype name): CUDA in float16 when present or asked for, else the CPU in float32."""
+    device = (requested or "").strip() or ("cuda" if cuda_available else "cpu")
+    if device.startswith("cuda") and not cuda_available:
+        raise ModelLoadError(f"device {device!r} was asked for but CUDA is not available")
+    if not (device == "cpu" or device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit())):
+        raise ModelLoadError(f"unknown device {device!r}; use cpu, cuda or cuda:N")
+    return device, ("float16" if device.startswith("cuda") else "float32")
+
+
+def pick_device(requested: str | None = None) -> tuple[str, Any]:
+    import torch
+
+    device, dtype = select_runtime(requested, torch.cuda.is_available())
+    return device, getattr(torch, dtype)
+
+
+def _use_fast_kernels(pipe: Any, device: str) -> None:
+    """SDPA attention (flash / memory-efficient kernels on CUDA) and TF32 matmuls where they exist."""
+    import torch
+    import torch.nn.functional as F
+
+    if hasattr(F, "scaled_dot_product_attention"):
+        from diffusers.models.attention_processor import AttnProcessor2_0
+
+        pipe.unet.set_attn_processor(AttnProcessor2_0())
+        pipe.vae.set_attn_processor(AttnProcessor2_0())
+    if device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
+def _is_tiny(location: Path) -> bool:
+    marker = location / MARKER_FILE
+    if not marker.is_file():
+        return False
+    try:
+        return bool(json.loads(marker.read_text()).get("tiny"))
+    except (OSError, ValueError):
+        return False
+
+
+def _from_location(model: str, dtype: Any) -> tuple[Any, bool]:
+    from diffusers import StableDiffusionPipeline
+
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if not (path / "model_index.json").is_file():
+            raise ModelLoadError(f"{path} is not a diffusers folder (no model_index.json); build the tiny model with "
+                                 "`python -m atelier_inference.tiny_model` or point ATELIER_MODEL at a real one")
+        return StableDiffusionPipeline.from_pretrained(str(path), dtype=dtype, local_files_only=True), _is_tiny(path)
+    if path.suffix in SINGLE_FILE_SUFFIXES:
+        if not path.is_file():
+            raise ModelLoadError(f"checkpoint {path} does not exist")
+        try:
+            return StableDiffusionPipeline.from_single_file(str(path), dtype=dtype), False
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"cannot load checkpoint {path}: {exc} (a single file needs its base config, "
+                                 "which is fetched from the hub unless cached)") from exc
+    if path.is_absolute() or model.startswith((".", "~")) or model.count("/") != 1:
+        raise ModelLoadError(f"model {model!r} is neither an existing folder, a .safetensors/.ckpt file nor a hub id "
+                             "(owner/name); build the tiny one with `python -m atelier_inference.tiny_model`")
+    if os.environ.get("HF_HUB_OFFLINE") in {"1", "true", "True"}:
+        raise ModelLoadError(f"{model!r} is a hub id but HF_HUB_OFFLINE is set; download it first or use a local folder")
+    try:
+        return StableDiffusionPipeline.from_pretrained(model, dtype=dtype), False
+    except OSError as exc:
+        raise ModelLoadError(f"cannot fetch {model!r} from the hub (is this machine online?): {exc}") from exc
+
+
+@dataclass
+class LoadedPipeline:
+    pipe: Any
+    model: str
+    device: str
+    dtype: Any
+    tiny: bool
+    load_ms: float
+    compiled: bool = False
+    _base_scheduler_config: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self._base_scheduler_config = self.pipe.scheduler.config
+        self._base_scheduler = self.pipe.scheduler
+
+    def use_scheduler(self, name: str) -> None:
+        """Switch the sampler for the next call. Schedulers are cheap to build from a config."""
+        self.pipe.scheduler = make_scheduler(name, self._base_scheduler_config, default=self._base_scheduler)
+
+    def variant(self, kind: str) -> Any:
+        """The pipeline for a job kind, sharing this one's modules: no second copy of the weights."""
+        if kind == "txt2img":
+            return self.pipe
+        import diffusers
+
+        cls = {"img2img": diffusers.StableDiffusionImg2ImgPipeline, "inpaint": diffusers.StableDiffusionInpaintPipeline}[kind]
+        # Construction only registers the same module objects (cheap); the scheduler is the one
+        # use_scheduler() just set on the main pipeline.
+        pipe = cls(**{k: v for k, v in self.pipe.components.items() if k in _init_params(cls)})
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+
+    def describe(self) -> dict[str, Any]:
+        return {"model": self.model, "device": self.device, "dtype": str(self.dtype).removeprefix("torch."),
+                "tiny": self.tiny, "compiled": self.compiled, "load_ms": round(self.load_ms, 1)}
+
+
+def _init_params(cls: Any) -> set[str]:
+    import inspect
+
+    return set(inspect.signature(cls.__init__).parameters) - {"self"}
+
+
+def make_scheduler(name: str, base_config: Any, *, default: Any = None) -> Any:
+    if name not in SCHEDULERS:
+        raise UnknownScheduler(f"unknown scheduler {name!r}; choose one of {', '.join(SCHEDULERS)}")
+    entry = SCHEDULERS[name]
+    if entry is None:
+        if default is not None:
+            return default
+        raise UnknownScheduler("no default scheduler to return to")
+    import diffusers
+
+    class_name, overrides = entry
+    try:
+        return getattr(diffusers, class_name).from_config(base_config, **overrides)
+    except ImportError as exc:  # LMS needs scipy, which is optional
+        raise UnknownScheduler(f"scheduler {name!r} is not available on this worker: {exc}") from exc
+
+
+def _quiet_library_output() -> None:
+    """Progress bars and advisory warnings would break the JSON-lines log."""
+    import diffusers.utils.logging as diffusers_logging
+    import transformers.utils.logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    diffusers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+
+
+def _maybe_compile(pipe: Any, cache_dir: Path | None) -> bool:
+    """torch.compile the UNet (the hot loop). Inductor's cache on disk makes later cold starts fast."""
+    import torch
+
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir))
+        os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
+    pipe.unet = torch.compile(pipe.unet, mode="max-autotune-no-cudagraphs", dynamic=False)
+    return True
+
+
+def load_pipeline(
+    model: str,
+    device: str | None = None,
+    *,
+    compile_unet: bool = False,
+    compile_cache_dir: Path | None = None,
+) -> LoadedPipeline:
+    started = time.perf_counter()
+    _quiet_library_output()
+    device, dtype = pick_device(device)
+    try:
+        pipe, tiny = _from_location(model, dtype)
+    except ModelLoadError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot load model {model!r}: {exc}") from exc
+    pipe = pipe.to(device)
+    pipe.set_progress_bar_config(disable=True)
+    _use_fast_kernels(pipe, device)
+    if getattr(pipe, "safety_checker", None) is not None:
+        log.info("model ships a safety checker; it stays enabled")
+    compiled = _maybe_compile(pipe, compile_cache_dir) if compile_unet else False
+    loaded = LoadedPipeline(pipe=pipe, model=model, device=device, dtype=dtype, tiny=tiny,
+                            load_ms=(time.perf_counter() - started) * 1000, compiled=compiled)
+    log.info("model loaded: %s", json.dumps(loaded.describe()))
+    return loaded

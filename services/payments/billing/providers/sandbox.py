@@ -1,0 +1,46 @@
+"""The built-in provider: a hosted checkout page served by this service (sandbox app)
+and Stripe-shaped events signed with PAYMENTS_SANDBOX_WEBHOOK_SECRET."""
+from __future__ import annotations
+
+import json
+import uuid
+
+from django.conf import settings
+
+from .base import CheckoutStart, Provider, WebhookError, verify_signature
+from .events import translate
+
+SIGNATURE_HEADER = "Atelier-Signature"
+
+
+class SandboxProvider(Provider):
+    name = "sandbox"
+
+    def create_checkout(self, checkout, *, success_url: str, cancel_url: str) -> CheckoutStart:
+        from sandbox.services import open_session
+
+        item = checkout.plan or checkout.credit_pack
+        session = open_session(
+            mode="subscription" if checkout.plan else "payment", client_reference_id=str(checkout.id),
+            description=item.name, amount_cents=checkout.amount_cents, currency=checkout.currency,
+            interval=checkout.plan.interval if checkout.plan else "")
+        return CheckoutStart(session.id, f"{settings.PUBLIC_URL}/api/payments/sandbox/checkout/{session.id}")
+
+    def parse_webhook(self, body: bytes, headers: dict[str, str]) -> object:
+        verify_signature(settings.PAYMENTS_SANDBOX_WEBHOOK_SECRET, body, headers.get(SIGNATURE_HEADER),
+                         tolerance_s=settings.PAYMENTS_WEBHOOK_TOLERANCE_S)
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise WebhookError("invalid_payload", "body is not JSON") from exc
+        return translate(payload)
+
+    def request_renewal(self, subscription) -> bool:
+        from sandbox.services import charge_renewal
+
+        charge_renewal(subscription.provider_subscription_id, after=subscription.current_period_end)
+        return True
+
+    def refund(self, payment, amount_cents: int, *, idempotency_key: str) -> str:
+        # The sandbox holds no money: the refund succeeds at once, like a test-mode refund.
+        return f"re_sandbox_{uuid.uuid5(uuid.NAMESPACE_URL, idempotency_key).hex}"

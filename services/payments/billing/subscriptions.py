@@ -1,0 +1,113 @@
+"""Subscription lifecycle outside webhooks: cancel (the subscriber), renew and expire
+(periodic tasks), forget (account deleted). Every step locks the row and re-checks its
+state, so a task run twice, or two runs at once, act once."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework import status
+
+from common.errors import ApiError
+from customers.models import Customer
+
+from . import events
+from .models import LIVE_STATUSES, CheckoutSession, CheckoutStatus, Subscription, SubscriptionStatus
+from .providers import get_provider
+from .providers.base import ProviderError
+
+log = logging.getLogger(__name__)
+
+
+def current_subscription(user_id: str) -> Subscription | None:
+    return (Subscription.objects.select_related("plan").filter(customer__user_id=user_id, status__in=LIVE_STATUSES)
+            .order_by("-created_at").first())
+
+
+def cancel(user_id: str) -> Subscription:
+    """Cancel at period end. Canceling a canceled subscription answers it unchanged."""
+    with transaction.atomic():
+        sub = (Subscription.objects.select_for_update(of=("self",)).select_related("customer", "plan")
+               .filter(customer__user_id=user_id, status__in=LIVE_STATUSES).first())
+        if sub is None:
+            raise ApiError("subscription_not_found", "you have no subscription to cancel",
+                           status_code=status.HTTP_404_NOT_FOUND)
+        if sub.status == SubscriptionStatus.CANCELED:
+            return sub
+        try:
+            get_provider(sub.provider).cancel_at_period_end(sub)
+        except ProviderError as exc:
+            raise ApiError("provider_unavailable", f"the payment provider failed: {exc}",
+                           status_code=status.HTTP_503_SERVICE_UNAVAILABLE) from exc
+        sub.status, sub.canceled_at = SubscriptionStatus.CANCELED, timezone.now()
+        sub.save(update_fields=["status", "canceled_at", "updated_at"])
+        events.subscription_canceled(sub)
+    return sub
+
+
+def renew_due(now: datetime | None = None) -> int:
+    """Ask the provider to charge every active subscription whose period has ended.
+    Providers that renew by themselves report by webhook instead."""
+    now = now or timezone.now()
+    due = Subscription.objects.filter(status=SubscriptionStatus.ACTIVE, current_period_end__lte=now)
+    requested = 0
+    for sub_id in due.values_list("id", flat=True)[:500]:
+        with transaction.atomic():
+            sub = (Subscription.objects.select_for_update(skip_locked=True)
+                   .filter(pk=sub_id, status=SubscriptionStatus.ACTIVE, current_period_end__lte=now).first())
+            if sub is None:
+                continue  # changed meanwhile, or another worker has it
+            try:
+                requested += bool(get_provider(sub.provider).request_renewal(sub))
+            except ProviderError as exc:
+                log.warning("renewal of %s failed (%s); will retry next run", sub.pk, exc)
+    return requested
+
+
+def _expire(sub: Subscription, at: datetime) -> None:
+    sub.status, sub.ended_at = SubscriptionStatus.EXPIRED, at
+    sub.save(update_fields=["status", "ended_at", "updated_at"])
+    events.subscription_expired(sub)
+
+
+def expire_due(now: datetime | None = None) -> int:
+    """Canceled subscriptions at their period end; past-due ones after the grace period."""
+    now = now or timezone.now()
+    grace = timedelta(days=settings.PAYMENTS_PAST_DUE_GRACE_DAYS)
+    due = (Q(status=SubscriptionStatus.CANCELED, current_period_end__lte=now)
+           | Q(status=SubscriptionStatus.PAST_DUE, past_due_since__lte=now - grace))
+    expired = 0
+    for sub_id in Subscription.objects.filter(due).values_list("id", flat=True)[:500]:
+        with transaction.atomic():
+            sub = (Subscription.objects.select_for_update(of=("self",), skip_locked=True)
+                   .select_related("customer", "plan").filter(due, pk=sub_id).first())
+            if sub is not None:
+                _expire(sub, now)
+                expired += 1
+    return expired
+
+
+def expire_stale_checkouts(now: datetime | None = None) -> int:
+    """Providers close hosted sessions after 24 h; ours close a little later, so a
+    payment made in the provider's last minute still finds its checkout open."""
+    cutoff = (now or timezone.now()) - timedelta(hours=25)
+    return CheckoutSession.objects.filter(status=CheckoutStatus.OPEN, created_at__lt=cutoff).update(
+        status=CheckoutStatus.EXPIRED)
+
+
+def forget_customer(user_id: str, deleted_at: datetime) -> bool:
+    """auth.user.deleted: wipe personal data, end subscriptions quietly (auth already
+    forgot the user, so tier events would be noise), keep payments and the ledger,
+    whose only link to the person is the user id."""
+    customer = Customer.objects.select_for_update().filter(user_id=user_id).first()
+    if customer is None:
+        return False
+    Subscription.objects.filter(customer=customer, status__in=LIVE_STATUSES).update(
+        status=SubscriptionStatus.EXPIRED, ended_at=deleted_at, updated_at=timezone.now())
+    CheckoutSession.objects.filter(customer=customer, status=CheckoutStatus.OPEN).update(status=CheckoutStatus.EXPIRED)
+    Customer.objects.filter(pk=customer.pk).update(email="", deleted_at=deleted_at)
+    return True

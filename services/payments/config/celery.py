@@ -1,0 +1,16 @@
+"""The payments Celery app: webhook delivery (sandbox provider), renewals and expiry.
+
+    celery -A config worker -Q payments     # tasks
+    celery -A config beat                   # the periodic schedule in settings
+"""
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+
+app = Celery("payments")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(["billing", "sandbox"])

@@ -1,0 +1,45 @@
+"""Engines and sessions. The API uses an async engine; the consumer a sync one on the
+same URL (the messaging package's unit of work is synchronous)."""
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+
+# A request must not hang on a stuck database: fail fast and answer 503.
+CONNECT_TIMEOUT_S = 5
+STATEMENT_TIMEOUT_MS = 15_000
+
+
+def _connect_args() -> dict:
+    return {"connect_timeout": CONNECT_TIMEOUT_S, "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"}
+
+
+def make_async_engine(settings: Settings) -> AsyncEngine:
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.pre_inference_db_pool_size,
+        max_overflow=settings.pre_inference_db_pool_size,
+        pool_pre_ping=True,
+        connect_args=_connect_args(),
+    )
+
+
+def make_async_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: responses are built from objects after the commit.
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def make_sync_engine(settings: Settings) -> Engine:
+    return create_engine(settings.database_url, pool_size=2, max_overflow=2, pool_pre_ping=True, connect_args=_connect_args())
+
+
+def make_sync_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))

@@ -1,0 +1,69 @@
+"""Job change notices over Redis pub/sub, one channel per job.
+
+Writers (the consumer, the sweeper, cancel) publish the job id after their transaction
+commits; every API process's SSE stream subscribed to that channel then re-reads the job
+and sends a snapshot. A lost notice only delays an update until the next one (or the
+keepalive re-read), it never shows a state that was not committed.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+
+import redis
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.adapters.job_events import NOTIFY_KEY
+
+log = logging.getLogger("pre_inference.notify")
+
+
+def channel_for(prefix: str, job_id: uuid.UUID | str) -> str:
+    return f"{prefix}job:{job_id}"
+
+
+class SyncNotifier:
+    def __init__(self, url: str, prefix: str):
+        self._client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self._prefix = prefix
+
+    def publish(self, job_ids: set[uuid.UUID]) -> None:
+        for job_id in job_ids:
+            try:
+                self._client.publish(channel_for(self._prefix, job_id), "changed")
+            except redis.RedisError as exc:
+                # Best effort by design: the state is committed; streams catch up on their next read.
+                log.warning("could not publish a change of job %s: %r", job_id, exc)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def publish_after_commit(factory: sessionmaker[Session], notifier: SyncNotifier) -> None:
+    @event.listens_for(factory, "after_commit")
+    def _after_commit(session: Session) -> None:
+        job_ids = session.info.pop(NOTIFY_KEY, None)
+        if job_ids:
+            notifier.publish(job_ids)
+
+    @event.listens_for(factory, "after_rollback")
+    def _after_rollback(session: Session) -> None:
+        session.info.pop(NOTIFY_KEY, None)
+
+
+class AsyncNotifier:
+    """The API's side: publishes after its own commits (cancel) and opens subscriptions."""
+
+    def __init__(self, client, prefix: str):
+        self.client = client
+        self.prefix = prefix
+
+    async def publish(self, job_id: uuid.UUID) -> None:
+        try:
+            await self.client.publish(channel_for(self.prefix, job_id), "changed")
+        except redis.RedisError as exc:
+            log.warning("could not publish a change of job %s: %r", job_id, exc)
+
+    def pubsub(self):
+        return self.client.pubsub()

@@ -1,0 +1,142 @@
+"""Rate limits in Redis: GCRA (generic cell rate algorithm), weighted by cost, checked and
+applied for several keys (the user and the API key) in one Lua script, so concurrent
+requests on any number of API processes can never together pass a limit.
+
+A limit of L units per minute means one unit every 60/L s with a burst of L units: the
+stored value is the "theoretical arrival time" (TAT) per key, in ms.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+WINDOW_MS = 60_000
+
+# KEYS: one per limit. ARGV: now_ms, then (limit, cost) per key.
+# Returns {allowed(0/1), retry_after_ms, then (remaining, reset_ms) per key}.
+_GCRA = """
+local now = tonumber(ARGV[1])
+local window = 60000
+local allowed = 1
+local retry = 0
+local new_tats = {}
+local out = {}
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[2 * i])
+  local cost = tonumber(ARGV[2 * i + 1])
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < now then tat = now end
+  if limit <= 0 then
+    allowed = 0
+    retry = math.max(retry, window)
+    new_tats[i] = tat
+  else
+    local interval = window / limit
+    local new_tat = tat + cost * interval
+    if new_tat - now > window then
+      allowed = 0
+      retry = math.max(retry, new_tat - now - window)
+    end
+    new_tats[i] = new_tat
+  end
+end
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[2 * i])
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < now then tat = now end
+  local final = tat
+  if allowed == 1 then
+    final = new_tats[i]
+    redis.call('SET', key, tostring(final), 'PX', math.ceil(final - now) + 1000)
+  end
+  local remaining = 0
+  if limit > 0 then remaining = math.floor((window - (final - now)) * limit / window) end
+  table.insert(out, remaining)
+  table.insert(out, math.ceil(final - now))
+end
+table.insert(out, 1, math.ceil(retry))
+table.insert(out, 1, allowed)
+return out
+"""
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str  # "user" or "key": the policy's name in the headers
+    key: str  # the Redis key (already prefixed)
+    per_minute: int
+
+
+@dataclass(frozen=True)
+class LimitState:
+    name: str
+    per_minute: int
+    remaining: int
+    reset_s: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after_s: int
+    states: list[LimitState]
+
+    def headers(self) -> dict[str, str]:
+        """IETF draft-ietf-httpapi-ratelimit-headers (structured-field form)."""
+        policy = ", ".join(f'"{s.name}";q={s.per_minute};w=60;qu="cost-units"' for s in self.states)
+        current = ", ".join(f'"{s.name}";r={max(0, s.remaining)};t={s.reset_s}' for s in self.states)
+        headers = {"RateLimit-Policy": policy, "RateLimit": current}
+        if not self.allowed:
+            headers["Retry-After"] = str(self.retry_after_s)
+        return headers
+
+
+class RateLimiter:
+    def __init__(self, client: aioredis.Redis, prefix: str):
+        self._client = client
+        self._prefix = prefix
+        self._script = client.register_script(_GCRA)
+
+    def user_key(self, user_id: object) -> str:
+        return f"{self._prefix}rl:user:{user_id}"
+
+    def api_key_key(self, key_id: object) -> str:
+        return f"{self._prefix}rl:key:{key_id}"
+
+    async def consume(self, limits: list[Limit], cost: float, *, now_ms: int | None = None) -> Decision:
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        args: list[float | int] = [now_ms]
+        for limit in limits:
+            args += [limit.per_minute, cost]
+        raw = await self._script(keys=[l.key for l in limits], args=args)
+        return _decision(limits, raw)
+
+    async def peek(self, limits: list[Limit], *, now_ms: int | None = None) -> Decision:
+        """The current state without spending anything (for /usage)."""
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        values = await self._client.mget([l.key for l in limits]) if limits else []
+        states = []
+        for limit, value in zip(limits, values):
+            tat = max(float(value or 0), now_ms)
+            used_ms = tat - now_ms
+            remaining = math.floor((WINDOW_MS - used_ms) * limit.per_minute / WINDOW_MS) if limit.per_minute > 0 else 0
+            states.append(LimitState(limit.name, limit.per_minute, remaining, math.ceil(used_ms / 1000)))
+        return Decision(True, 0, states)
+
+
+def _decision(limits: list[Limit], raw: list[int]) -> Decision:
+    allowed, retry_ms = int(raw[0]), int(raw[1])
+    states = []
+    for index, limit in enumerate(limits):
+        remaining, reset_ms = int(raw[2 + 2 * index]), int(raw[3 + 2 * index])
+        states.append(LimitState(limit.name, limit.per_minute, remaining, math.ceil(reset_ms / 1000)))
+    # Retry-After is whole seconds, rounded up so the retry is never too early.
+    return Decision(bool(allowed), max(1, math.ceil(retry_ms / 1000)) if not allowed else 0, states)
+
+
+def make_redis(url: str) -> aioredis.Redis:
+    # Explicit timeouts: a stalled Redis must fail a request, not hang it.
+    return aioredis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=30)

@@ -1,0 +1,116 @@
+"""Typed dependencies: settings, a DB session, the caller's identity, the URL signer.
+
+Everything is taken from app.state (set by create_app), so tests build an app with their
+own settings and token verifier instead of patching globals.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Callable
+
+from atelier_identity import Identity, TokenError, TokenVerifier
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.adapters.storage import ImageUrlSigner
+from app.api.errors import ApiError
+from app.config import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="An access token signed by auth (the gateway exchanges API keys for one).")
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="atelier"'}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller, with the user id already parsed."""
+
+    user_id: uuid.UUID
+    tier: str
+    api_key_id: str | None
+    identity: Identity
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.identity.verified)
+
+    @property
+    def key_limits(self) -> dict[str, Any] | None:
+        limits = self.identity.claims.get("limits")
+        return limits if isinstance(limits, dict) else None
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+def get_signer(request: Request) -> ImageUrlSigner:
+    return request.app.state.signer
+
+
+def get_caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
+    # A sync dependency runs in the threadpool, where the verifier may block on a JWKS
+    # refresh without stalling the event loop.
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise ApiError(401, "not_authenticated", "send an access token as 'Authorization: Bearer <token>'", headers=_CHALLENGE)
+    return _verify(request, credentials.credentials)
+
+
+def get_stream_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    access_token: Annotated[str | None, Query(max_length=8192, description="For EventSource, which cannot send headers.")] = None,
+) -> Caller:
+    """The header, or ``?access_token=`` (a short-lived access token; never an API key)."""
+    if credentials is not None and credentials.scheme.lower() == "bearer" and credentials.credentials:
+        return _verify(request, credentials.credentials)
+    if access_token:
+        return _verify(request, access_token)
+    raise ApiError(401, "not_authenticated", "send an access token as a Bearer header or ?access_token=", headers=_CHALLENGE)
+
+
+def _verify(request: Request, token: str) -> Caller:
+    verifier: TokenVerifier = request.app.state.verifier
+    try:
+        identity = verifier.verify(token)
+    except TokenError as exc:
+        if exc.code == "auth_unavailable":
+            raise ApiError(503, "auth_unavailable", "cannot verify tokens right now; try again shortly", headers={"Retry-After": "5"}) from exc
+        raise ApiError(401, exc.code, exc.message, headers=_CHALLENGE) from exc
+    try:
+        user_id = uuid.UUID(identity.user_id)
+    except ValueError as exc:
+        raise ApiError(401, "token_invalid", "token subject is not a user id", headers=_CHALLENGE) from exc
+    return Caller(user_id=user_id, tier=identity.tier, api_key_id=identity.api_key_id, identity=identity)
+
+
+def require_scope(scope: str) -> Callable[..., Caller]:
+    """A token made from an API key carries `key_id` and `scopes`; a user's own session
+    token has no key_id and may do everything its user may."""
+
+    def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+        if caller.api_key_id is not None and scope not in caller.identity.scopes:
+            raise ApiError(403, "insufficient_scope", f"this API key lacks the {scope!r} scope")
+        return caller
+
+    return check
+
+
+def require_json(request: Request) -> None:
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not (media_type.startswith("application/") and media_type.endswith("+json")):
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+CallerDep = Annotated[Caller, Depends(get_caller)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SignerDep = Annotated[ImageUrlSigner, Depends(get_signer)]

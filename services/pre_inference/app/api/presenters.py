@@ -1,0 +1,70 @@
+"""Turning rows into the agreed job representation, and opaque page cursors."""
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.adapters import jobs_repo
+from app.adapters.models import Job
+from app.adapters.storage import ImageUrlSigner
+from app.api.errors import ApiError
+from app.api.schemas import ImageOut, JobErrorOut, JobOut
+from app.domain.lifecycle import QUEUED, RUNNING
+
+
+def phase_of(job: Job) -> str:
+    """A running job at step 0 is a worker still loading its model (a cold start)."""
+    if job.status == RUNNING and job.step == 0 and job.progress == 0:
+        return "warming_up"
+    return job.status
+
+
+def job_out(job: Job, signer: ImageUrlSigner, queue_position: int | None = None) -> JobOut:
+    return JobOut(
+        id=job.id,
+        status=job.status,
+        phase=phase_of(job),
+        queue_position=queue_position if job.status == QUEUED else None,
+        step=job.step,
+        total_steps=job.total_steps,
+        progress=job.progress,
+        images=[ImageOut(id=i.id, url=signer.url_for(i.key), seed=i.seed, width=i.width, height=i.height) for i in job.images],
+        error=JobErrorOut(code=job.error_code, message=job.error_message or "") if job.error_code else None,
+        params=job.params,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+async def present(session: AsyncSession, job: Job, signer: ImageUrlSigner) -> JobOut:
+    return job_out(job, signer, await jobs_repo.queue_position(session, job))
+
+
+def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
+    raw = f"{created_at.isoformat()}|{row_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, row_id = raw.split("|", 1)
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:
+            raise ValueError("naive time")
+        return moment, uuid.UUID(row_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ApiError(422, "validation_error", "cursor is not one this API gave out", fields={"cursor": ["invalid cursor"]}) from exc
+
+
+def parse_id(raw: str, what: str = "job") -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError as exc:
+        # A malformed id cannot name anyone's row: the same 404 as an unknown one.
+        raise ApiError(404, "not_found", f"no such {what}") from exc

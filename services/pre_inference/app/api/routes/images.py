@@ -1,0 +1,56 @@
+"""/api/v1/images: my gallery (paged, with each image's parameters and seed); delete one."""
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from app.adapters import jobs_repo
+from app.api.deps import Caller, SessionDep, SignerDep, require_scope
+from app.api.errors import ApiError
+from app.api.presenters import decode_cursor, encode_cursor, parse_id
+from app.api.schemas import ErrorOut, GalleryImage, ImagePage
+
+router = APIRouter(prefix="/api/v1/images", tags=["images"])
+log = logging.getLogger("pre_inference.images")
+ImagesCaller = Annotated[Caller, Depends(require_scope("images:read"))]
+# Deleting is a write on images; a key needs jobs:write for it (there is no images:write).
+DeleteCaller = Annotated[Caller, Depends(require_scope("jobs:write"))]
+_ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut, "description": "`insufficient_scope`"}}
+
+
+@router.get("", response_model=ImagePage, responses={**_ERRORS, 422: {"model": ErrorOut}}, summary="List my images, newest first")
+async def list_images(
+    caller: ImagesCaller,
+    session: SessionDep,
+    signer: SignerDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> ImagePage:
+    before = decode_cursor(cursor) if cursor else None
+    rows = await jobs_repo.list_images_for_user(session, caller.user_id, limit=limit + 1, before=before)
+    page, more = rows[:limit], len(rows) > limit
+    items = [
+        GalleryImage(
+            id=image.id, job_id=job.id, url=signer.url_for(image.key), seed=image.seed, width=image.width,
+            height=image.height, params={**job.params, "seed": image.seed}, created_at=image.created_at,
+        )
+        for image, job in page
+    ]
+    return ImagePage(items=items, next_cursor=encode_cursor(page[-1][0].created_at, page[-1][0].id) if more else None)
+
+
+@router.delete("/{image_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**_ERRORS, 404: {"model": ErrorOut}}, summary="Delete one of my images")
+async def delete_image(image_id: str, caller: DeleteCaller, session: SessionDep, request: Request) -> Response:
+    key = await jobs_repo.delete_image_for_user(session, parse_id(image_id, "image"), caller.user_id)
+    if key is None:
+        raise ApiError(404, "not_found", "no such image")
+    try:
+        await run_in_threadpool(request.app.state.storage.delete, key)
+    except OSError as exc:
+        # The row is gone (the image is no longer listed or signed); the file is left
+        # for the storage cleanup rather than failing the delete.
+        log.warning("could not delete %s from storage: %r", key, exc)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

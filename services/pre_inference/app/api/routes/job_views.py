@@ -1,0 +1,110 @@
+"""/api/v1/jobs reads: one job, my jobs (paged), and a job's live event stream (SSE)."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+
+from app.adapters import jobs_repo
+from app.adapters.notify import channel_for
+from app.api.deps import Caller, SessionDep, SignerDep, get_stream_caller, require_scope
+from app.api.errors import ApiError
+from app.api.presenters import decode_cursor, encode_cursor, parse_id, present
+from app.api.schemas import ErrorOut, JobOut, JobPage
+from app.domain.lifecycle import TERMINAL
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+log = logging.getLogger("pre_inference.sse")
+ReadCaller = Annotated[Caller, Depends(require_scope("jobs:read"))]
+_401 = {"model": ErrorOut, "description": "missing, expired or forged token"}
+_403 = {"model": ErrorOut, "description": "`insufficient_scope` (an API key without jobs:read)"}
+
+
+@router.get("/{job_id}", response_model=JobOut, responses={401: _401, 403: _403, 404: {"model": ErrorOut}}, summary="Read one of my jobs")
+async def read_job(job_id: str, caller: ReadCaller, session: SessionDep, signer: SignerDep) -> JobOut:
+    job = await jobs_repo.get_job_for_user(session, parse_id(job_id), caller.user_id)
+    if job is None:
+        raise ApiError(404, "not_found", "no such job")
+    return await present(session, job, signer)
+
+
+@router.get("", response_model=JobPage, responses={401: _401, 403: _403, 422: {"model": ErrorOut}}, summary="List my jobs, newest first")
+async def list_jobs(
+    caller: ReadCaller,
+    session: SessionDep,
+    signer: SignerDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> JobPage:
+    before = decode_cursor(cursor) if cursor else None
+    jobs = await jobs_repo.list_jobs_for_user(session, caller.user_id, limit=limit + 1, before=before)
+    page, more = jobs[:limit], len(jobs) > limit
+    items = [await present(session, j, signer) for j in page]
+    return JobPage(items=items, next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if more else None)
+
+
+def _sse(job: JobOut) -> str:
+    return f"event: job\ndata: {json.dumps(job.model_dump(mode='json'), separators=(',', ':'))}\n\n"
+
+
+@router.get(
+    "/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "`event: job` with the job JSON on every change, the first being the current state; `: keepalive` every 15 s; ends after a terminal state."},
+        401: _401, 403: _403, 404: {"model": ErrorOut},
+    },
+    summary="Follow one of my jobs (Server-Sent Events)",
+)
+async def job_events_stream(request: Request, job_id: str, caller: Annotated[Caller, Depends(get_stream_caller)]) -> StreamingResponse:
+    if caller.api_key_id is not None and "jobs:read" not in caller.identity.scopes:
+        raise ApiError(403, "insufficient_scope", "this API key lacks the 'jobs:read' scope")
+    parsed = parse_id(job_id)
+    state = request.app.state
+    async with state.sessionmaker() as session:
+        if await jobs_repo.get_job_for_user(session, parsed, caller.user_id) is None:
+            raise ApiError(404, "not_found", "no such job")
+    pubsub = state.notifier.pubsub()
+    # Subscribed before the first snapshot is read, so no change can fall in between.
+    await pubsub.subscribe(channel_for(state.settings.atelier_redis_prefix, parsed))
+    keepalive_s = state.settings.pre_inference_sse_keepalive_s
+
+    async def snapshot() -> JobOut | None:
+        async with state.sessionmaker() as session:
+            job = await jobs_repo.get_job_for_user(session, parsed, caller.user_id)
+            return await present(session, job, state.signer) if job is not None else None
+
+    async def stream() -> AsyncIterator[str]:
+        last: str | None = None
+        try:
+            while True:
+                current = await snapshot()
+                if current is None:  # the user was deleted meanwhile
+                    return
+                encoded = _sse(current)
+                if encoded != last:
+                    yield encoded
+                    last = encoded
+                if current.status in TERMINAL:
+                    return
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=keepalive_s)
+                if message is None:
+                    # Quiet: a comment keeps proxies from closing the stream; the loop
+                    # re-reads anyway, which also covers a lost notice (and queue moves).
+                    yield ": keepalive\n\n"
+        except asyncio.CancelledError:
+            raise
+        finally:
+            try:
+                await pubsub.unsubscribe()
+                await pubsub.aclose()
+            except Exception as exc:  # noqa: BLE001 - the client is gone; nothing to tell
+                log.debug("closing a subscription failed: %r", exc)
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)

@@ -1,0 +1,220 @@
+"""/api/v1/jobs: submit a job (admission), cancel one.
+
+Submit, in order: shape (pydantic) -> rules and tier (422 `exceeds_tier`, at once) ->
+verified (403) -> rate limits in Redis (429 `rate_limited`) -> one DB transaction with
+the account row locked: concurrency cap, allowance/credits reservation, the job and its
+outbox messages (429 `concurrency_limit` / `quota_exceeded`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from app.adapters import admission, job_events, jobs_repo, uploads
+from app.adapters.ratelimit import Limit
+from app.api.access import Access, resolve_access
+from app.api.deps import Caller, SessionDep, SettingsDep, SignerDep, require_json, require_scope
+from app.api.errors import ApiError
+from app.api.metrics import JOBS_SUBMITTED
+from app.api.presenters import parse_id, present
+from app.api.schemas import ErrorOut, JobOut, JobRequest
+from app.domain import events, policy
+from app.domain import jobs as rules
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+
+_ERRORS = {
+    400: {"model": ErrorOut, "description": "malformed JSON"},
+    401: {"model": ErrorOut, "description": "missing, expired or forged token"},
+    403: {"model": ErrorOut, "description": "`email_unverified`, `insufficient_scope` or `account_deleted`"},
+    415: {"model": ErrorOut, "description": "body is not application/json"},
+    422: {"model": ErrorOut, "description": "invalid fields, or `exceeds_tier` (naming the field)"},
+    429: {"model": ErrorOut, "description": "`rate_limited`, `concurrency_limit` or `quota_exceeded`; see Retry-After, RateLimit, RateLimit-Policy"},
+}
+_CORRELATION_MAX = 128
+WriteCaller = Annotated[Caller, Depends(require_scope("jobs:write"))]
+
+
+def _fingerprint(request: JobRequest) -> str:
+    """Of the request as sent (not the filled-in params: a drawn seed differs per try)."""
+    canonical = json.dumps(request.model_dump(exclude_unset=True), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _rule_error(exc: rules.JobRuleError) -> ApiError:
+    return ApiError(422, exc.code, exc.message, fields={exc.field: [exc.message]} if exc.field else None)
+
+
+def _too_many(code: str, message: str, retry_after: int, headers: dict[str, str] | None = None) -> ApiError:
+    return ApiError(429, code, message, retry_after=retry_after, headers={**(headers or {}), "Retry-After": str(retry_after)})
+
+
+async def _image_keys(request: Request, body: JobRequest, caller: Caller, access: Access, session: SessionDep, job_id: uuid.UUID) -> tuple[str | None, str | None]:
+    settings = request.app.state.settings
+    storage = request.app.state.storage
+    keys: list[str | None] = []
+    for field, value in (("init_image", body.init_image), ("mask", body.mask)):
+        if value is None:
+            keys.append(None)
+            continue
+        try:
+            source = uploads.parse_source(field, value, settings.pre_inference_upload_max_bytes)
+            if source.image_id is not None:
+                key = await jobs_repo.image_key_for_user(session, source.image_id, caller.user_id)
+                await session.commit()
+                if key is None:
+                    raise uploads.UploadError(field, "names no image of yours")
+                keys.append(key)
+                continue
+            png, _, _ = await run_in_threadpool(
+                uploads.normalise, field, source.data, max_width=access.limits.max_width,
+                max_height=access.limits.max_height, mask=field == "mask",
+            )
+            keys.append(await run_in_threadpool(uploads.store_upload, storage, job_id, "init" if field == "init_image" else "mask", png, caller.user_id))
+        except uploads.UploadError as exc:
+            status_code = 413 if exc.code == "payload_too_large" else 422
+            raise ApiError(status_code, exc.code, f"{field} {exc.message}", fields={field: [exc.message]}) from exc
+    return keys[0], keys[1]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobOut,
+    responses={**_ERRORS, 200: {"model": JobOut, "description": "a retry with the same Idempotency-Key: the job made first"}, 409: {"model": ErrorOut}},
+    summary="Submit a generation job (txt2img, img2img, inpaint)",
+)
+async def submit_job(
+    request: Request,
+    caller: WriteCaller,
+    _json: Annotated[None, Depends(require_json)],
+    body: JobRequest,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    signer: SignerDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    request_id: Annotated[str | None, Header(alias="X-Request-ID", include_in_schema=False)] = None,
+) -> JobOut:
+    tier_policy: policy.TierPolicy = request.app.state.tier_policy
+    try:
+        key = rules.check_idempotency_key(idempotency_key)
+        params = rules.build_params(body.model_dump())
+    except rules.JobRuleError as exc:
+        raise _rule_error(exc) from exc
+    fingerprint = _fingerprint(body)
+    if key is not None:
+        # A retry must not spend rate or quota again: answer it before any limit.
+        existing = await admission.find_by_key(session, caller.user_id, key)
+        if existing is not None:
+            return await _replay(existing, fingerprint, response, session, signer)
+    access = resolve_access(caller, await admission.read_projection(session, caller.user_id, caller.api_key_id), tier_policy)
+    try:
+        policy.check_request(params, access.limits, tier_policy.largest())
+    except rules.JobRuleError as exc:
+        raise _rule_error(exc) from exc
+    if not access.verified and settings.pre_inference_require_verified_email:
+        raise ApiError(403, "email_unverified", "verify your email address before generating images")
+    cost = policy.cost_units(params)
+    decision = await _rate_limit(request, caller, access, cost)
+    for name, value in decision.headers().items():
+        response.headers[name] = value
+
+    job_id = uuid.uuid4()
+    init_key, mask_key = await _image_keys(request, body, caller, access, session, job_id)
+    params = rules.JobParams(**{**params.to_dict(), "init_image_key": init_key, "mask_key": mask_key})
+    now = datetime.now(timezone.utc)
+    priority = await _priority(session, access.limits.priority, now, settings.pre_inference_starvation_after_s)
+    deadline_at = rules.deadline_for(now, settings.pre_inference_job_deadline_s)
+    correlation_id = request_id if request_id and len(request_id) <= _CORRELATION_MAX else str(job_id)
+    envelopes = [
+        events.job_requested(
+            job_id=job_id, user_id=caller.user_id, params=params.to_dict(), priority=priority,
+            deadline_at=deadline_at, correlation_id=correlation_id,
+        ),
+        events.job_accepted(
+            job_id=job_id, user_id=caller.user_id, api_key_id=caller.api_key_id, kind=params.kind,
+            images=params.n, cost=cost, accepted_at=now, correlation_id=correlation_id,
+        ),
+    ]
+    new_job = jobs_repo.NewJob(
+        id=job_id, user_id=caller.user_id, api_key_id=caller.api_key_id, tier=access.tier, kind=params.kind,
+        params=params.to_dict(), priority=priority, idempotency_key=key, request_fingerprint=fingerprint,
+        deadline_at=deadline_at, created_at=now, cost=cost,
+    )
+    try:
+        job, created = await admission.admit(session, new_job, envelopes, access.limits, now=now)
+    except admission.Refused as exc:
+        if exc.status == 429:
+            raise _too_many(exc.code, exc.message, exc.retry_after_s or 1, decision.headers()) from exc
+        raise ApiError(exc.status, exc.code, exc.message) from exc
+    if not created:
+        return await _replay(job, fingerprint, response, session, signer)
+    JOBS_SUBMITTED.labels(tier=access.tier).inc()
+    response.headers["Location"] = f"{router.prefix}/{job.id}"
+    return await present(session, job, signer)
+
+
+async def _priority(session: SessionDep, tier_priority: int, now: datetime, starvation_after_s: int) -> int:
+    """The tier's priority, unless lower-priority work has waited too long: then this job
+    queues at that priority, behind it (FIFO within a priority), so paid work cannot
+    starve free work however busy the queue is; it keeps the tier's priority again as
+    soon as nothing lower is that old."""
+    starving = await jobs_repo.starving_priority(session, tier_priority, now - timedelta(seconds=starvation_after_s))
+    return tier_priority if starving is None else starving
+
+
+async def _replay(job, fingerprint: str, response: Response, session: SessionDep, signer: SignerDep) -> JobOut:
+    if job.request_fingerprint != fingerprint:
+        raise ApiError(409, "idempotency_key_reused", "this Idempotency-Key was used for a different request")
+    response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"{router.prefix}/{job.id}"
+    return await present(session, job, signer)
+
+
+async def _rate_limit(request: Request, caller: Caller, access: Access, cost: float):
+    limiter = request.app.state.rate_limiter
+    if caller.api_key_id is not None:
+        limit = Limit("key", limiter.api_key_key(caller.api_key_id), access.limits.requests_per_minute)
+    else:
+        limit = Limit("user", limiter.user_key(caller.user_id), access.limits.requests_per_minute)
+    if cost > limit.per_minute:
+        raise ApiError(
+            422, "exceeds_tier", f"this job costs {cost} units; your limit is {limit.per_minute} per minute",
+            fields={"cost": [f"over your limit of {limit.per_minute} units per minute"]},
+        )
+    try:
+        decision = await limiter.consume([limit], cost)
+    except Exception as exc:  # noqa: BLE001 - any Redis failure: refuse rather than admit unlimited
+        raise ApiError(503, "service_unavailable", "the rate limiter is unavailable; try again shortly", headers={"Retry-After": "5"}) from exc
+    if not decision.allowed:
+        raise _too_many("rate_limited", f"over {limit.per_minute} cost units per minute", decision.retry_after_s, decision.headers())
+    return decision
+
+
+@router.delete(
+    "/{job_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobOut,
+    responses={401: _ERRORS[401], 403: _ERRORS[403], 404: {"model": ErrorOut}, 409: {"model": ErrorOut, "description": "`job_finished`"}},
+    summary="Cancel one of my jobs",
+)
+async def cancel_job(job_id: str, caller: WriteCaller, session: SessionDep, signer: SignerDep, request: Request) -> JobOut:
+    parsed = parse_id(job_id)
+    now = datetime.now(timezone.utc)
+    async with session.begin():
+        canceled = await session.run_sync(lambda s: job_events.cancel(s, parsed, caller.user_id, now))
+    if canceled is not None:
+        await request.app.state.notifier.publish(parsed)
+    job = await jobs_repo.get_job_for_user(session, parsed, caller.user_id)
+    if job is None:
+        raise ApiError(404, "not_found", "no such job")
+    if canceled is None:
+        raise ApiError(409, "job_finished", f"the job already {job.status}")
+    return await present(session, job, signer)

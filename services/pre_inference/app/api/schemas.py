@@ -1,0 +1,124 @@
+"""Request and response bodies of the public API (shapes only; rules live in app.domain)."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.domain import jobs as rules
+
+
+class JobRequest(BaseModel):
+    # strict: "512" is not a width and true is not a step count; extra: typos are errors,
+    # not silently ignored parameters.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    kind: Literal["txt2img", "img2img", "inpaint"]
+    prompt: str = Field(min_length=1, max_length=rules.PROMPT_MAX_CHARS)
+    negative_prompt: str | None = Field(default=None, max_length=rules.PROMPT_MAX_CHARS)
+    width: int | None = Field(default=None, ge=rules.SIDE_MIN, le=rules.SIDE_MAX, multiple_of=rules.SIDE_MULTIPLE)
+    height: int | None = Field(default=None, ge=rules.SIDE_MIN, le=rules.SIDE_MAX, multiple_of=rules.SIDE_MULTIPLE)
+    steps: int | None = Field(default=None, ge=rules.STEPS_MIN, le=rules.STEPS_MAX)
+    guidance: float | None = Field(default=None, ge=rules.GUIDANCE_MIN, le=rules.GUIDANCE_MAX, allow_inf_nan=False)
+    seed: int | None = Field(default=None, ge=0, le=rules.SEED_MAX)
+    scheduler: str | None = Field(default=None, pattern=rules.SCHEDULER_PATTERN)
+    n: int | None = Field(default=None, ge=rules.N_MIN, le=rules.N_MAX)
+    model: str | None = Field(default=None, max_length=rules.MODEL_MAX_CHARS, pattern=rules.MODEL_PATTERN)
+    init_image: str | None = Field(
+        default=None, max_length=rules.IMAGE_REF_MAX_CHARS,
+        description="img2img/inpaint: a data:image/png|jpeg|webp;base64 URL (8 MiB decoded at most) or the id of one of your images.",
+    )
+    mask: str | None = Field(default=None, max_length=rules.IMAGE_REF_MAX_CHARS, description="inpaint: like init_image; white is repainted.")
+    # > 0: a strength of 0 would return the init image unchanged (the worker refuses it).
+    strength: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False, description="img2img/inpaint, in (0, 1]; default 0.75.")
+
+
+class ImageOut(BaseModel):
+    id: uuid.UUID
+    url: str
+    seed: int
+    width: int
+    height: int
+
+
+class JobErrorOut(BaseModel):
+    code: str
+    message: str
+
+
+class JobOut(BaseModel):
+    id: uuid.UUID
+    status: Literal["queued", "running", "succeeded", "failed", "canceled"]
+    phase: Literal["queued", "warming_up", "running", "succeeded", "failed", "canceled"]
+    queue_position: int | None = Field(description="Queued jobs that will be served before this one; null unless queued.")
+    step: int | None = None
+    total_steps: int | None = None
+    progress: float = Field(ge=0, le=1)
+    images: list[ImageOut]
+    error: JobErrorOut | None = None
+    params: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class JobPage(BaseModel):
+    items: list[JobOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page; null on the last page.")
+
+
+class GalleryImage(BaseModel):
+    id: uuid.UUID
+    job_id: uuid.UUID
+    url: str
+    seed: int
+    width: int
+    height: int
+    params: dict[str, Any]
+    created_at: datetime
+
+
+class ImagePage(BaseModel):
+    items: list[GalleryImage]
+    next_cursor: str | None
+
+
+class UsageLimits(BaseModel):
+    requests_per_minute: int
+    images_per_day: int
+    concurrency: int
+    max_width: int
+    max_height: int
+    max_steps: int
+
+
+class UsageRemaining(BaseModel):
+    requests_this_minute: int
+    images_today: int
+    credits: int
+    concurrent_jobs: int
+
+
+class UsageResets(BaseModel):
+    minute: datetime
+    day: datetime
+
+
+class UsageOut(BaseModel):
+    tier: str
+    limits: UsageLimits
+    remaining: UsageRemaining
+    resets_at: UsageResets
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    fields: dict[str, list[str]] | None = None
+    retry_after: int | None = Field(default=None, description="429 only: seconds to wait (also in Retry-After).")
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

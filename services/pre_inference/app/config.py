@@ -1,0 +1,93 @@
+"""Settings, all from environment variables (see .env.example).
+
+With ATELIER_ENV=production the service refuses to start when a secret is missing or is
+still a development default, so a forgotten variable cannot ship a guessable key.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SIGNING_KEY = "dev-only-insecure-storage-signing-key"
+DEV_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/atelier"
+DEFAULT_JWKS_URL = "http://127.0.0.1:8101/api/auth/.well-known/jwks.json"
+MIN_PRODUCTION_KEY_LENGTH = 32
+_DEV_MARKERS = ("dev-only", "change-me", "insecure", "guest:guest")
+
+
+class Settings(BaseSettings):
+    # Field names are the environment variable names (case-insensitive), so the
+    # mapping to CONTRIBUTING.md's table is one-to-one.
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    atelier_env: Literal["development", "test", "production"] = "development"
+    pre_inference_database_url: str = ""
+    atelier_jwks_url: str = DEFAULT_JWKS_URL
+    atelier_storage_signing_key: str = DEV_SIGNING_KEY
+    atelier_amqp_url: str = DEV_AMQP_URL
+    atelier_redis_url: str = "redis://127.0.0.1:6379/0"
+    # Every Redis key this service writes starts with it (rate limits, job channels).
+    atelier_redis_prefix: str = "atelier:"
+    atelier_storage_dir: str = "var/storage"
+    # The tier policy (TOML); per-value overrides: PRE_INFERENCE_TIER_<TIER>_<FIELD>.
+    pre_inference_tier_policy_file: str | None = None
+
+    pre_inference_job_deadline_s: int = Field(default=600, ge=10, le=86_400)
+    pre_inference_image_url_ttl_s: int = Field(default=3600, ge=60, le=7 * 86_400)
+    # Room for an init image and a mask as base64 data URLs (8 MiB decoded each at most).
+    pre_inference_max_body_bytes: int = Field(default=24 * 1024 * 1024, ge=4096, le=32 * 1024 * 1024)
+    pre_inference_upload_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # A running job past this is failed with `timeout` by the sweeper.
+    pre_inference_job_time_limit_s: int = Field(default=900, ge=10, le=86_400)
+    pre_inference_sweep_interval_s: float = Field(default=5.0, gt=0, le=3600)
+    # Unverified users may log in but not generate (403 email_unverified).
+    pre_inference_require_verified_email: bool = True
+    # Starvation guard (see README, "Priority"): while a lower-priority job has waited this
+    # long, new higher-priority jobs are enqueued at its priority, behind it.
+    pre_inference_starvation_after_s: int = Field(default=60, ge=1, le=86_400)
+    pre_inference_sse_keepalive_s: float = Field(default=15.0, gt=0, le=300)
+    pre_inference_db_pool_size: int = Field(default=10, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> "Settings":
+        if self.atelier_env != "production":
+            return self
+        problems = []
+        if not self.pre_inference_database_url:
+            problems.append("PRE_INFERENCE_DATABASE_URL is not set")
+        key = self.atelier_storage_signing_key
+        if len(key) < MIN_PRODUCTION_KEY_LENGTH or _looks_like_dev_default(key):
+            problems.append(f"ATELIER_STORAGE_SIGNING_KEY must be a random secret of at least {MIN_PRODUCTION_KEY_LENGTH} characters")
+        if _looks_like_dev_default(self.atelier_amqp_url):
+            problems.append("ATELIER_AMQP_URL uses development credentials")
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+    @property
+    def database_url(self) -> str:
+        """SQLAlchemy URL for the psycopg 3 driver (sync and async share it)."""
+        url = self.pre_inference_database_url
+        if not url:
+            raise RuntimeError("PRE_INFERENCE_DATABASE_URL is not set")
+        return to_sqlalchemy_url(url)
+
+
+def _looks_like_dev_default(value: str) -> bool:
+    lowered = value.lower()
+    return any(marker in lowered for marker in _DEV_MARKERS)
+
+
+def to_sqlalchemy_url(url: str) -> str:
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    raise ValueError("PRE_INFERENCE_DATABASE_URL must be a postgresql:// URL")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,121 @@
+"""The tier policy (configuration) and the rules that apply it to one request.
+
+Cost: a job costs ``max(1, (width*height / 512²) * (steps / 30) * n)`` units, so the
+reference job (512x512, 30 steps, one image) costs exactly 1 and nothing costs less than
+one request. Rate limits are in units per minute; the daily allowance and credits are
+counted in images.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from app.domain.jobs import JobParams, JobRuleError
+
+DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[1] / "tier_policy.toml"
+REFERENCE_PIXELS = 512 * 512
+REFERENCE_STEPS = 30
+ENV_PREFIX = "PRE_INFERENCE_TIER_"
+# Hard ceilings of the inference.job.requested contract: no policy may promise more.
+CONTRACT_MAX = {"max_width": 2048, "max_height": 2048, "max_steps": 150, "max_n": 16, "priority": 10}
+
+
+@dataclass(frozen=True)
+class TierLimits:
+    requests_per_minute: int
+    images_per_day: int
+    max_width: int
+    max_height: int
+    max_steps: int
+    max_n: int
+    concurrency: int
+    priority: int
+
+    def with_overrides(self, overrides: Mapping[str, Any] | None) -> "TierLimits":
+        """A key's `limits` object; unknown or ill-typed entries are ignored, not fatal,
+        because auth owns that object and may add fields first."""
+        if not overrides:
+            return self
+        names = {f.name for f in fields(self)}
+        clean = {k: v for k, v in overrides.items() if k in names and isinstance(v, int) and not isinstance(v, bool) and v >= 0}
+        for name, ceiling in CONTRACT_MAX.items():
+            if name in clean:
+                clean[name] = min(clean[name], ceiling)
+        return replace(self, **clean)
+
+
+class TierPolicy:
+    def __init__(self, tiers: dict[str, TierLimits], default_tier: str = "free"):
+        if default_tier not in tiers:
+            raise ValueError(f"the policy has no {default_tier!r} tier")
+        self.tiers = tiers
+        self.default_tier = default_tier
+
+    def limits_for(self, tier: str | None, key_limits: Mapping[str, Any] | None = None) -> TierLimits:
+        # An unknown tier gets the default's limits: auth may add a tier before we know it.
+        base = self.tiers.get(tier or "", self.tiers[self.default_tier])
+        return base.with_overrides(key_limits)
+
+    def largest(self) -> TierLimits:
+        """The most any tier allows, per field (what 'no tier allows' is measured against)."""
+        values = {f.name: max(getattr(t, f.name) for t in self.tiers.values()) for f in fields(TierLimits)}
+        return TierLimits(**values)
+
+
+def _parse_tiers(document: dict[str, Any]) -> dict[str, TierLimits]:
+    names = [f.name for f in fields(TierLimits)]
+    tiers = {}
+    for tier, values in document.items():
+        missing = [n for n in names if n not in values]
+        unknown = [k for k in values if k not in names]
+        if missing or unknown:
+            raise ValueError(f"tier {tier!r}: missing {missing}, unknown {unknown}")
+        for name in names:
+            value = values[name]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"tier {tier!r}: {name} must be a non-negative integer")
+            if name in CONTRACT_MAX and value > CONTRACT_MAX[name]:
+                raise ValueError(f"tier {tier!r}: {name} is above the contract's {CONTRACT_MAX[name]}")
+        tiers[tier] = TierLimits(**{n: values[n] for n in names})
+    return tiers
+
+
+def load_policy(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> TierPolicy:
+    environ = os.environ if environ is None else environ
+    with open(path or DEFAULT_POLICY_FILE, "rb") as handle:
+        document = tomllib.load(handle)
+    for variable, raw in environ.items():
+        if not variable.upper().startswith(ENV_PREFIX) or variable.upper() == ENV_PREFIX + "POLICY_FILE":
+            continue
+        rest = variable.upper()[len(ENV_PREFIX):].lower()
+        tier, _, field = rest.partition("_")
+        if tier not in document or field not in document[tier]:
+            raise ValueError(f"{variable} names no tier field")
+        try:
+            document[tier][field] = int(raw)
+        except ValueError as exc:
+            raise ValueError(f"{variable} must be an integer") from exc
+    return TierPolicy(_parse_tiers(document))
+
+
+def cost_units(params: JobParams) -> float:
+    raw = (params.width * params.height / REFERENCE_PIXELS) * (params.steps / REFERENCE_STEPS) * params.n
+    return round(max(1.0, raw), 4)
+
+
+def check_request(params: JobParams, limits: TierLimits, largest: TierLimits) -> None:
+    """Refuses what this caller's tier cannot have, naming the field; says whether any
+    tier could (an upgrade helps) or none (the request can never run)."""
+    for field, value, ceiling in (
+        ("width", params.width, limits.max_width),
+        ("height", params.height, limits.max_height),
+        ("steps", params.steps, limits.max_steps),
+        ("n", params.n, limits.max_n),
+    ):
+        if value > ceiling:
+            anyone = value <= getattr(largest, f"max_{field}")
+            hint = "a higher tier allows it" if anyone else "no tier allows it"
+            raise JobRuleError("exceeds_tier", f"{field} {value} is over your tier's limit of {ceiling} ({hint})", field)

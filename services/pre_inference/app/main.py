@@ -1,0 +1,83 @@
+"""The pre_inference HTTP API.
+
+    cd services/pre_inference && ../../.venv/bin/uvicorn app.main:app --host 127.0.0.1 --port 8103
+"""
+from __future__ import annotations
+
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from atelier_identity import TokenVerifier
+from atelier_messaging.logs import configure_logging
+from fastapi import FastAPI
+
+from atelier_storage import FilesystemStorage
+
+from app.adapters.db import make_async_engine, make_async_sessionmaker
+from app.adapters.notify import AsyncNotifier
+from app.adapters.ratelimit import RateLimiter, make_redis
+from app.adapters.storage import ImageUrlSigner
+from app.api.body_limit import BodySizeLimit
+from app.api.errors import install_error_handlers
+from app.api.routes import health, images, job_views, jobs, usage
+from app.config import Settings, get_settings
+from app.domain.policy import load_policy
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | None = None) -> FastAPI:
+    """Build the app. Tests pass their own settings and a verifier holding test keys."""
+    settings = settings or get_settings()
+    # Made here, not in the lifespan, so an app driven without lifespan events (httpx's
+    # ASGITransport in tests) is complete; the engine connects lazily anyway.
+    engine = make_async_engine(settings)
+    redis_client = make_redis(settings.atelier_redis_url)
+    # Loaded (and validated) at start: a broken policy file stops the process, not a request.
+    tier_policy = load_policy(settings.pre_inference_tier_policy_file)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await redis_client.aclose()
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Atelier pre_inference",
+        version="1.0.0",
+        summary="Admits image-generation jobs and reports their progress and images.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_async_sessionmaker(engine)
+    app.state.verifier = verifier or TokenVerifier(settings.atelier_jwks_url)
+    app.state.signer = ImageUrlSigner(settings.atelier_storage_signing_key, settings.pre_inference_image_url_ttl_s)
+    app.state.tier_policy = tier_policy
+    app.state.redis = redis_client
+    app.state.rate_limiter = RateLimiter(redis_client, settings.atelier_redis_prefix)
+    app.state.notifier = AsyncNotifier(redis_client, settings.atelier_redis_prefix)
+    app.state.storage = FilesystemStorage(settings.atelier_storage_dir)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.pre_inference_max_body_bytes)
+    app.include_router(health.router)
+    app.include_router(jobs.router)
+    app.include_router(job_views.router)
+    app.include_router(images.router)
+    app.include_router(usage.router)
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `uvicorn app.main:app` builds the app on first access, so importing this module
+    # (tests, tooling) needs no environment.
+    if name == "app":
+        configure_logging("pre_inference.api")
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

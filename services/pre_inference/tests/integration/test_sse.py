@@ -1,0 +1,106 @@
+"""GET /api/v1/jobs/{id}/events through a real HTTP server: the first message is the
+snapshot, every committed change follows (via Redis pub/sub), keepalives while quiet,
+and the stream ends at a terminal state."""
+import asyncio
+import json
+import socket
+from datetime import datetime, timezone
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy.orm import sessionmaker
+
+from app.adapters.notify import SyncNotifier, publish_after_commit
+from app.main import create_app
+
+from .helpers import deliver, iso
+
+pytestmark = pytest.mark.integration
+JOB = {"kind": "txt2img", "prompt": "a lighthouse at dusk"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+async def base_url(settings, verifier):
+    app = create_app(settings.model_copy(update={"pre_inference_sse_keepalive_s": 0.3}), verifier=verifier)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+def notifying_factory(sync_engine, settings):
+    factory = sessionmaker(sync_engine, expire_on_commit=False)
+    notifier = SyncNotifier(settings.atelier_redis_url, settings.atelier_redis_prefix)
+    publish_after_commit(factory, notifier)
+    yield factory
+    notifier.close()
+
+
+async def read_events(response, into: list, comments: list):
+    event = None
+    async for line in response.aiter_lines():
+        if line.startswith(":"):
+            comments.append(line)
+        elif line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: "):
+            into.append((event, json.loads(line[6:])))
+
+
+async def wait_for(predicate, timeout=10.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_stream_follows_a_job_to_its_end(base_url, make_token, notifying_factory):
+    token = make_token(tier="pro")
+    async with httpx.AsyncClient(base_url=base_url, timeout=20) as client:
+        job = (await client.post("/api/v1/jobs", json=JOB, headers={"Authorization": f"Bearer {token}"})).json()
+        events, comments = [], []
+        # EventSource cannot send headers: the token rides in the query string.
+        async with client.stream("GET", f"/api/v1/jobs/{job['id']}/events", params={"access_token": token}) as response:
+            assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+            reader = asyncio.create_task(read_events(response, events, comments))
+            await wait_for(lambda: len(events) == 1)
+            assert events[0][0] == "job" and events[0][1]["status"] == "queued" and events[0][1]["queue_position"] is not None
+            now = iso(datetime.now(timezone.utc))
+            await asyncio.to_thread(deliver, notifying_factory, "inference.job.started.v1", {"job_id": job["id"], "worker": "w", "attempt": 1, "started_at": now}, "inference")
+            await wait_for(lambda: any(e[1]["status"] == "running" for e in events))
+            await asyncio.to_thread(deliver, notifying_factory, "inference.job.progress.v1", {"job_id": job["id"], "step": 10, "total_steps": 20}, "inference")
+            await wait_for(lambda: any(e[1]["step"] == 10 for e in events))
+            await wait_for(lambda: len(comments) >= 1)  # quiet for > 0.3 s: a keepalive
+            images = [{"key": f"jobs/{job['id']}/0.png", "seed": 7, "width": 64, "height": 64, "content_type": "image/png"}]
+            await asyncio.to_thread(deliver, notifying_factory, "inference.job.succeeded.v1", {"job_id": job["id"], "images": images, "timings_ms": {}, "finished_at": now}, "inference")
+            await asyncio.wait_for(reader, 10)  # the server closes the stream after the terminal state
+        last = events[-1][1]
+        assert last["status"] == "succeeded" and last["images"][0]["seed"] == 7 and last["progress"] == 1.0
+        assert [e[1]["status"] for e in events] == sorted([e[1]["status"] for e in events], key=["queued", "running", "succeeded"].index)
+
+
+async def test_stream_needs_a_token_and_my_own_job(base_url, make_token):
+    token = make_token(tier="pro")
+    async with httpx.AsyncClient(base_url=base_url, timeout=20) as client:
+        job = (await client.post("/api/v1/jobs", json=JOB, headers={"Authorization": f"Bearer {token}"})).json()
+        assert (await client.get(f"/api/v1/jobs/{job['id']}/events")).status_code == 401
+        assert (await client.get(f"/api/v1/jobs/{job['id']}/events", params={"access_token": "forged"})).status_code == 401
+        other = await client.get(f"/api/v1/jobs/{job['id']}/events", headers={"Authorization": f"Bearer {make_token()}"})
+        assert other.status_code == 404
+        canceled = await client.delete(f"/api/v1/jobs/{job['id']}", headers={"Authorization": f"Bearer {token}"})
+        assert canceled.status_code == 202
+        # A finished job: one snapshot, then the stream ends.
+        done = await client.get(f"/api/v1/jobs/{job['id']}/events", headers={"Authorization": f"Bearer {token}"})
+        assert done.text.count("event: job") == 1 and '"status":"canceled"' in done.text

@@ -1,0 +1,77 @@
+"""img2img and inpaint: inline data URLs or my own gallery images, checked with Pillow,
+stored as PNG under uploads/<job_id>/, and named in the job's params."""
+import base64
+import io
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from atelier_storage import FilesystemStorage
+from PIL import Image
+from sqlalchemy.orm import sessionmaker
+
+from app.adapters import job_events
+
+pytestmark = pytest.mark.integration
+
+
+def data_url(fmt="PNG", size=(64, 64), mime=None):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 10, 10)).save(buffer, format=fmt)
+    return f"data:{mime or 'image/' + fmt.lower()};base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_img2img_stores_the_init_image_as_png(client, make_token, settings):
+    body = {"kind": "img2img", "prompt": "p", "init_image": data_url("JPEG", mime="image/jpeg"), "strength": 0.4}
+    response = await client.post("/api/v1/jobs", json=body, headers=auth(make_token()))
+    assert response.status_code == 202, response.text
+    params = response.json()["params"]
+    assert params["init_image_key"] == f"uploads/{response.json()['id']}/init.png" and params["mask_key"] is None and params["strength"] == 0.4
+    stored = FilesystemStorage(settings.atelier_storage_dir).get_bytes(params["init_image_key"])
+    assert Image.open(io.BytesIO(stored)).format == "PNG"
+
+
+async def test_inpaint_with_a_gallery_image_and_an_uploaded_mask(client, make_token, sync_engine):
+    token = make_token(tier="pro")
+    first = (await client.post("/api/v1/jobs", json={"kind": "txt2img", "prompt": "p"}, headers=auth(token))).json()
+    image = {"key": f"jobs/{first['id']}/0.png", "seed": 3, "width": 64, "height": 64, "content_type": "image/png"}
+    with sessionmaker(sync_engine)() as session, session.begin():
+        job_events.mark_succeeded(session, uuid.UUID(first["id"]), [image], datetime.now(timezone.utc))
+    image_id = (await client.get(f"/api/v1/jobs/{first['id']}", headers=auth(token))).json()["images"][0]["id"]
+    body = {"kind": "inpaint", "prompt": "p", "init_image": image_id, "mask": data_url("WEBP")}
+    response = await client.post("/api/v1/jobs", json=body, headers=auth(token))
+    assert response.status_code == 202, response.text
+    params = response.json()["params"]
+    assert params["init_image_key"] == image["key"] and params["mask_key"] == f"uploads/{response.json()['id']}/mask.png"
+    # someone else cannot use my image
+    other = await client.post("/api/v1/jobs", json=body, headers=auth(make_token()))
+    assert other.status_code == 422 and other.json()["error"]["fields"]["init_image"] == ["names no image of yours"]
+
+
+@pytest.mark.parametrize(
+    "value,status,code",
+    [
+        ("data:image/gif;base64,R0lGODlhAQABAAAAACw=", 422, "validation_error"),
+        ("data:image/png;base64,not-base64!!", 422, "validation_error"),
+        ("data:image/png;base64," + base64.b64encode(b"not an image").decode(), 422, "validation_error"),
+        (data_url("PNG", size=(1024, 64)), 422, "exceeds_tier"),
+        ("data:image/png;base64," + "A" * (12 * 1024 * 1024), 413, "payload_too_large"),
+        ("../../etc/passwd", 422, "validation_error"),
+    ],
+)
+async def test_bad_uploads_are_refused(client, make_token, value, status, code):
+    response = await client.post("/api/v1/jobs", json={"kind": "img2img", "prompt": "p", "init_image": value}, headers=auth(make_token()))
+    assert response.status_code == status and response.json()["error"]["code"] == code, response.text
+    assert "init_image" in response.json()["error"]["fields"]
+
+
+async def test_a_gif_disguised_as_png_is_refused(client, make_token):
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, format="GIF")
+    value = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    response = await client.post("/api/v1/jobs", json={"kind": "img2img", "prompt": "p", "init_image": value}, headers=auth(make_token()))
+    assert response.status_code == 422 and "PNG, JPEG or WebP" in response.json()["error"]["message"]

@@ -1,0 +1,86 @@
+"""Cross-service tests start the platform exactly as `make up` does (migrate.sh, then
+platform.sh with honcho and the Procfile) on a database, vhost, Redis prefix and ports of
+their own, so they never touch a development platform running beside them."""
+from __future__ import annotations
+
+import socket
+import subprocess
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PORT_NAMES = ("GATEWAY_PORT", "AUTH_PORT", "PAYMENTS_PORT", "PRE_INFERENCE_PORT")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_platform(provisioned: dict[str, str], *, amqp_url: str | None = None) -> Iterator[dict]:
+    """Migrate and start every process on the provisioned resources; stop them after."""
+    from atelier_devkit.platform import platform_env, write_env_file
+
+    run_dir = ROOT / "var" / "e2e" / provisioned["ATELIER_RUN_ID"]
+    keys = ("ATELIER_PG_ADMIN_DSN", "ATELIER_AMQP_URL", "ATELIER_REDIS_URL", "ATELIER_REDIS_PREFIX")
+    connections = {k: v for k, v in provisioned.items() if k in keys or k.endswith("_DATABASE_URL")}
+    if amqp_url:
+        connections["ATELIER_AMQP_URL"] = amqp_url
+    ports = {name: free_port() for name in PORT_NAMES}
+    env = platform_env(var_dir=run_dir, connections=connections, ports=ports)
+    env_file = run_dir / "platform.env"
+    write_env_file(env_file, env)
+    subprocess.run([ROOT / "infra/local/migrate.sh", env_file], check=True, timeout=300)
+    started = subprocess.run([ROOT / "infra/local/platform.sh", "start", env_file], timeout=400)
+    try:
+        assert started.returncode == 0, f"platform did not start; see {run_dir / 'platform.log'}"
+        yield {"base_url": f"http://127.0.0.1:{ports['GATEWAY_PORT']}", "env": env, "run_dir": run_dir}
+    finally:
+        subprocess.run([ROOT / "infra/local/platform.sh", "stop", env_file], timeout=60)
+
+
+def dead_lettered(amqp_url: str) -> dict[str, int]:
+    """Messages sitting in any dead-letter queue: each one is an event nobody could handle."""
+    import pika
+
+    from atelier_messaging.topology import EVENT_QUEUES, JOBS_QUEUE, dead_queue
+
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        counts = {}
+        for queue in [*EVENT_QUEUES, JOBS_QUEUE]:
+            declared = channel.queue_declare(dead_queue(queue), durable=True, passive=True)
+            counts[dead_queue(queue)] = declared.method.message_count
+        return {queue: count for queue, count in counts.items() if count}
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def platform():
+    from atelier_devkit.testing import provision_for_process
+
+    with running_platform(provision_for_process("e2e")) as running:
+        yield running
+        # Every flow the tests drove must have been handled: nothing may be dead-lettered.
+        assert dead_lettered(running["env"]["ATELIER_AMQP_URL"]) == {}
+
+
+@pytest.fixture(scope="module")
+def platform_with_private_broker():
+    """A second platform whose RabbitMQ the test may stop and start (``broker.outage()``)."""
+    from atelier_devkit.brokers import private_rabbit
+    from atelier_devkit.testing import provision, teardown
+
+    provisioned = provision("e2eb")
+    try:
+        with private_rabbit() as broker, running_platform(provisioned, amqp_url=broker.url) as running:
+            yield {**running, "broker": broker}
+    finally:
+        teardown(provisioned)

@@ -1,0 +1,34 @@
+// The API's resource types, from the types generated out of the services' OpenAPI documents
+// (./generated, `npm run gen:api`). The one HAND-WRITTEN type is marked with the reason.
+import type { components as AuthComponents } from "./generated/auth";
+import type { components as PaymentsComponents } from "./generated/payments";
+import type { components as PreInferenceComponents } from "./generated/pre_inference";
+
+type A = AuthComponents["schemas"];
+type P = PaymentsComponents["schemas"];
+type V1 = PreInferenceComponents["schemas"];
+
+/** Sign-up answers User; /me adds `verified` and `date_joined`. */
+export type User = A["User"] & Partial<Pick<A["Me"], "verified" | "date_joined">>;
+export type ApiKey = A["ApiKey"];
+export type CreatedApiKey = ApiKey & { secret: string };
+
+export type Job = V1["JobOut"];
+export type JobImage = V1["ImageOut"];
+export type JobRequest = V1["JobRequest"];
+export type JobPage = V1["JobPage"];
+export type GalleryImage = V1["GalleryImage"];
+export type ImagePage = V1["ImagePage"];
+export type Usage = V1["UsageOut"];
+
+export type Subscription = P["Subscription"];
+export type Invoice = P["Invoice"];
+export type LedgerEntry = P["LedgerEntry"];
+/** A page of ledger entries with the caller's credit balance. */
+export type Ledger = P["LedgerPage"];
+
+/** HAND-WRITTEN view model: the pricing page lists plans and credit packs (both generated) together. */
+export type Plan =
+  | (P["Plan"] & { kind: "plan"; credits?: undefined })
+  | (P["CreditPack"] & { kind: "pack"; interval?: undefined; tier?: undefined });
+

@@ -1,0 +1,18 @@
+interface Props {
+  message: string | null;
+  onDismiss?: () => void;
+}
+
+export function ErrorBanner({ message, onDismiss }: Props) {
+  if (!message) return null;
+  return (
+    <div className="banner banner-error" role="alert" data-testid="error-banner">
+      <span>{message}</span>
+      {onDismiss && (
+        <button type="button" className="link-button" onClick={onDismiss} aria-label="Dismiss error">
+          ×
+        </button>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,221 @@
+import { useEffect, useState, type FormEvent } from "react";
+import { ApiError, SCHEDULERS, type ApiClient, type FieldErrors, type Job, type JobRequest, type Usage } from "../api";
+import { GUIDANCE_MAX, MAX_BATCH, SIZES, hasErrors, validateGenerate, type GenerateValues } from "../validation";
+import { Countdown } from "./Countdown";
+import { ErrorBanner } from "./ErrorBanner";
+import { Field } from "./Field";
+
+export const DEFAULT_VALUES: GenerateValues = {
+  prompt: "", negativePrompt: "", width: "256", height: "256", steps: "20", guidance: "7.5",
+  seedMode: "random", seed: "", scheduler: "default", n: "1",
+};
+
+/** The form's values for a job's parameters ("use these settings again"). */
+export function valuesFromParams(params: Record<string, unknown>, seed?: number): GenerateValues {
+  const str = (key: string, fallback: string) => (params[key] === undefined || params[key] === null ? fallback : String(params[key]));
+  const fixed = seed ?? (typeof params.seed === "number" ? params.seed : undefined);
+  return {
+    prompt: str("prompt", ""), negativePrompt: str("negative_prompt", ""), width: str("width", DEFAULT_VALUES.width),
+    height: str("height", DEFAULT_VALUES.height), steps: str("steps", DEFAULT_VALUES.steps),
+    guidance: str("guidance", DEFAULT_VALUES.guidance), scheduler: str("scheduler", "default"),
+    // One image's seed reproduces that image: a batch would add the seeds after it.
+    n: seed === undefined ? str("n", "1") : "1",
+    seedMode: fixed === undefined ? "random" : "fixed", seed: fixed === undefined ? "" : String(fixed),
+  };
+}
+
+/** A 429 in words: which limit, and the plan's number where we know it. */
+export function limitMessage(error: ApiError, usage: Usage | null): string {
+  const limits = usage?.limits;
+  switch (error.code) {
+    case "rate_limited":
+      return `You are sending requests faster than your plan allows${limits ? ` (${limits.requests_per_minute} a minute)` : ""}.`;
+    case "quota_exceeded":
+      return `You have used today's images${limits ? ` (${limits.images_per_day} a day)` : ""}.`;
+    case "concurrency_limit":
+      return `You already have as many jobs running as your plan allows${limits ? ` (${limits.concurrency})` : ""}.`;
+    default:
+      return /[.!?]$/.test(error.message) ? error.message : `${error.message}.`;
+  }
+}
+
+function toRequest(v: GenerateValues): JobRequest {
+  const request: JobRequest = {
+    kind: "txt2img", prompt: v.prompt.trim(), width: Number(v.width), height: Number(v.height),
+    steps: Number(v.steps), guidance: Number(v.guidance), n: Number(v.n),
+  };
+  if (v.negativePrompt.trim()) request.negative_prompt = v.negativePrompt.trim();
+  if (v.seedMode === "fixed") request.seed = Number(v.seed);
+  if (v.scheduler !== "default") request.scheduler = v.scheduler;
+  return request;
+}
+
+const FIELD_NAMES: Record<string, keyof GenerateValues> = {
+  prompt: "prompt", negative_prompt: "negativePrompt", width: "width", height: "height", steps: "steps",
+  guidance: "guidance", seed: "seed", scheduler: "scheduler", n: "n",
+};
+
+interface Props {
+  api: ApiClient;
+  busy: boolean;
+  usage: Usage | null;
+  preset?: GenerateValues | null;
+  onSubmitted: (job: Job) => void;
+}
+
+export function GenerateForm({ api, busy, usage, preset, onSubmitted }: Props) {
+  const [v, setV] = useState<GenerateValues>(preset ?? DEFAULT_VALUES);
+  const [fields, setFields] = useState<FieldErrors>({});
+  const [banner, setBanner] = useState<string | null>(null);
+  const [sending, setSending] = useState(false);
+  const [limited, setLimited] = useState<{ seconds: number; message: string } | null>(null);
+  const limits = usage?.limits ?? null;
+
+  useEffect(() => {
+    if (preset) {
+      setV(preset);
+      setFields({});
+    }
+  }, [preset]);
+
+  const set = (name: keyof GenerateValues) => (event: { target: { value: string } }) =>
+    setV((old) => ({ ...old, [name]: event.target.value }));
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const errors = validateGenerate(v, limits, usage?.remaining.images_today ?? null);
+    setFields(errors);
+    setBanner(null);
+    if (hasErrors(errors)) {
+      document.getElementById(Object.keys(errors)[0] === "negative_prompt" ? "negative-prompt" : Object.keys(errors)[0])?.focus();
+      return;
+    }
+    setSending(true);
+    try {
+      onSubmitted(await api.createJob(toRequest(v)));
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 429) {
+        setLimited({ seconds: error.retryAfter ?? 10, message: limitMessage(error, usage) });
+      } else if (error instanceof ApiError && hasErrors(error.fields)) {
+        setFields(error.fields);
+        // Errors about fields this form does not show still need to be seen.
+        const other = Object.entries(error.fields).filter(([name]) => !(name in FIELD_NAMES));
+        setBanner(other.length ? `${error.message} (${other.map(([n, m]) => `${n}: ${m.join(" ")}`).join("; ")})` : error.message);
+      } else if (error instanceof ApiError && error.code === "email_unverified") {
+        setBanner("Verify your e-mail address before generating: open the link we sent you (see your account page to resend it).");
+      } else {
+        setBanner(error instanceof Error ? error.message : "Something went wrong.");
+      }
+    } finally {
+      setSending(false);
+    }
+  }
+
+  const maxSteps = Math.min(50, limits?.max_steps ?? 50);
+  const sizeOption = (max: number | undefined) => (size: number) => (
+    <option key={size} value={size} disabled={max !== undefined && size > max}>
+      {size}px{max !== undefined && size > max ? " (needs a higher plan)" : ""}
+    </option>
+  );
+  const disabled = busy || sending || limited !== null;
+  return (
+    <section aria-labelledby="generate-title" className="card">
+      <h2 id="generate-title">Describe an image</h2>
+      <ErrorBanner message={banner} onDismiss={() => setBanner(null)} />
+      {limited && <Countdown seconds={limited.seconds} message={limited.message} onDone={() => setLimited(null)} />}
+      {limits && (
+        <p className="hint limits" data-testid="tier-limits">
+          Your {usage?.tier} plan: up to {limits.max_width}×{limits.max_height}px, {limits.max_steps} steps
+          {usage?.remaining.images_today !== undefined && `, ${usage.remaining.images_today} images left today`}.
+        </p>
+      )}
+      <form onSubmit={onSubmit} noValidate>
+        <Field id="prompt" label="Prompt" errors={fields.prompt}>
+          {(describedBy, invalid) => (
+            <textarea id="prompt" name="prompt" rows={3} value={v.prompt} onChange={set("prompt")}
+              aria-describedby={describedBy} aria-invalid={invalid} data-testid="prompt-input"
+              placeholder="A lighthouse at dusk, oil painting" required />
+          )}
+        </Field>
+        <Field id="negative-prompt" label="Negative prompt (optional)" errors={fields.negative_prompt} hint="What to keep out of the image.">
+          {(describedBy, invalid) => (
+            <input id="negative-prompt" value={v.negativePrompt} onChange={set("negativePrompt")}
+              aria-describedby={describedBy} aria-invalid={invalid} data-testid="negative-prompt-input" />
+          )}
+        </Field>
+        <div className="row">
+          <Field id="width" label="Width" errors={fields.width}>
+            {(describedBy, invalid) => (
+              <select id="width" value={v.width} onChange={set("width")} aria-describedby={describedBy}
+                aria-invalid={invalid} data-testid="width-select">
+                {SIZES.map(sizeOption(limits?.max_width))}
+              </select>
+            )}
+          </Field>
+          <Field id="height" label="Height" errors={fields.height}>
+            {(describedBy, invalid) => (
+              <select id="height" value={v.height} onChange={set("height")} aria-describedby={describedBy}
+                aria-invalid={invalid} data-testid="height-select">
+                {SIZES.map(sizeOption(limits?.max_height))}
+              </select>
+            )}
+          </Field>
+          <Field id="steps" label="Steps" errors={fields.steps} hint={`1 to ${maxSteps}`}>
+            {(describedBy, invalid) => (
+              <input id="steps" type="number" inputMode="numeric" min={1} max={maxSteps} value={v.steps}
+                onChange={set("steps")} aria-describedby={describedBy} aria-invalid={invalid} data-testid="steps-input" />
+            )}
+          </Field>
+        </div>
+        <div className="row">
+          <Field id="guidance" label="Guidance" errors={fields.guidance} hint="How closely to follow the prompt.">
+            {(describedBy, invalid) => (
+              <input id="guidance" type="number" inputMode="decimal" step={0.5} min={0} max={GUIDANCE_MAX} value={v.guidance}
+                onChange={set("guidance")} aria-describedby={describedBy} aria-invalid={invalid} data-testid="guidance-input" />
+            )}
+          </Field>
+          <Field id="scheduler" label="Scheduler" errors={fields.scheduler}>
+            {(describedBy, invalid) => (
+              <select id="scheduler" value={v.scheduler} onChange={set("scheduler")} aria-describedby={describedBy}
+                aria-invalid={invalid} data-testid="scheduler-select">
+                {SCHEDULERS.map((name) => <option key={name} value={name}>{name}</option>)}
+              </select>
+            )}
+          </Field>
+          <Field id="n" label="Images" errors={fields.n} hint={`1 to ${MAX_BATCH}`}>
+            {(describedBy, invalid) => (
+              <input id="n" type="number" inputMode="numeric" min={1} max={MAX_BATCH} value={v.n} onChange={set("n")}
+                aria-describedby={describedBy} aria-invalid={invalid} data-testid="n-input" />
+            )}
+          </Field>
+        </div>
+        <fieldset className="seed">
+          <legend>Seed</legend>
+          <label className="inline">
+            <input type="radio" name="seed-mode" checked={v.seedMode === "random"}
+              onChange={() => setV((old) => ({ ...old, seedMode: "random" }))} data-testid="seed-random" />
+            Random
+          </label>
+          <label className="inline">
+            <input type="radio" name="seed-mode" checked={v.seedMode === "fixed"}
+              onChange={() => setV((old) => ({ ...old, seedMode: "fixed" }))} data-testid="seed-fixed" />
+            Fixed
+          </label>
+          {v.seedMode === "fixed" && (
+            <Field id="seed" label="Seed value" errors={fields.seed}>
+              {(describedBy, invalid) => (
+                <input id="seed" type="number" inputMode="numeric" min={0} value={v.seed} onChange={set("seed")}
+                  aria-describedby={describedBy} aria-invalid={invalid} data-testid="seed-input" />
+              )}
+            </Field>
+          )}
+        </fieldset>
+        <div className="actions">
+          <button type="submit" disabled={disabled} data-testid="generate-button">
+            {sending ? "Sending…" : "Generate"}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,96 @@
+import { TERMINAL_STATUSES, jobErrorMessage, jobPhase, progressPercent, type Job, type JobImage } from "../api";
+
+function statusText(job: Job): string {
+  switch (jobPhase(job)) {
+    case "queued":
+      return typeof job.queue_position === "number"
+        ? job.queue_position <= 1 ? "Queued: you are next." : `Queued: position ${job.queue_position} in line.`
+        : "Queued, waiting for a worker…";
+    case "warming_up":
+      return "Warming up: the worker is loading the model…";
+    case "running":
+      return job.step && job.total_steps ? `Generating: step ${job.step} of ${job.total_steps}.` : "Generating…";
+    case "succeeded":
+      return "Done.";
+    case "failed":
+      return "Failed.";
+    case "canceled":
+      return "Canceled.";
+    default:
+      return job.status;
+  }
+}
+
+function fileName(job: Job, image: JobImage, index: number) {
+  return `atelier-${job.id.slice(0, 8)}-${index + 1}-seed${image.seed}.png`;
+}
+
+interface Props {
+  job: Job;
+  streamError: string | null;
+  canceling?: boolean;
+  onCancel?: () => void;
+  onReuse?: (job: Job, image?: JobImage) => void;
+}
+
+export function JobView({ job, streamError, canceling = false, onCancel, onReuse }: Props) {
+  const percent = progressPercent(job);
+  const images = job.images ?? [];
+  const prompt = typeof job.params?.prompt === "string" ? job.params.prompt : null;
+  const active = !TERMINAL_STATUSES.has(job.status);
+  const phase = jobPhase(job);
+  return (
+    <section aria-labelledby="job-title" className="card" data-testid="job-view">
+      <h2 id="job-title">{images.length > 1 ? "Your images" : "Your image"}</h2>
+      <p aria-live="polite" role="status" data-testid="job-status" data-status={job.status} data-phase={phase}>
+        {statusText(job)}
+      </p>
+      {active && (
+        <div className="progress-row">
+          <progress max={100} value={phase === "queued" || phase === "warming_up" ? undefined : percent}
+            aria-label="Generation progress" aria-valuetext={statusText(job)} data-testid="job-progress">
+            {percent}%
+          </progress>
+          {onCancel && (
+            <button type="button" className="secondary" onClick={onCancel} disabled={canceling} data-testid="cancel-button">
+              {canceling ? "Canceling…" : "Cancel"}
+            </button>
+          )}
+        </div>
+      )}
+      {(job.status === "failed" || job.status === "canceled") && (
+        <p className={job.status === "failed" ? "banner banner-error" : "banner banner-info"} role="alert" data-testid="job-error">
+          {jobErrorMessage(job)}
+        </p>
+      )}
+      {streamError && active && (
+        <p className="banner banner-warning" role="alert">
+          {streamError} Still trying…
+        </p>
+      )}
+      {images.length > 0 && (
+        <div className="gallery">
+          {images.map((image, index) => (
+            <figure key={image.url} className="image-card">
+              <img src={image.url} alt={`Generated image ${index + 1}${prompt ? `: ${prompt}` : ""}`}
+                width={image.width} height={image.height} data-testid="generated-image" />
+              <figcaption>
+                Seed <span data-testid="image-seed">{image.seed}</span> · {image.width}×{image.height}
+                <span className="figure-actions">
+                  <a href={image.url} download={fileName(job, image, index)} data-testid="download-link">
+                    Download<span className="visually-hidden"> image {index + 1}</span>
+                  </a>
+                  {onReuse && (
+                    <button type="button" className="link-button" onClick={() => onReuse(job, image)} data-testid="reuse-button">
+                      Use these settings again<span className="visually-hidden"> (seed {image.seed})</span>
+                    </button>
+                  )}
+                </span>
+              </figcaption>
+            </figure>
+          ))}
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,204 @@
+import { useEffect, useState } from "react";
+import { ApiError, type Plan } from "../api";
+import { ErrorBanner } from "../components/ErrorBanner";
+import { LoadError, Loading } from "../components/Loading";
+import { PageTitle } from "../components/PageTitle";
+import { Link, useRouter } from "../router";
+import { useLoad } from "../hooks/useLoad";
+import { useSession } from "../session";
+
+export function money(cents: number, currency: string) {
+  try {
+    return new Intl.NumberFormat(undefined, { style: "currency", currency: currency.toUpperCase() }).format(cents / 100);
+  } catch {
+    return `${(cents / 100).toFixed(2)} ${currency}`;
+  }
+}
+
+const date = (iso?: string | null) => (iso ? new Date(iso).toLocaleDateString() : "—");
+
+export function PricingPage() {
+  const { api, loggedIn } = useSession();
+  const { navigate } = useRouter();
+  const plans = useLoad(() => api.plans(), [api]);
+  const [buying, setBuying] = useState<string | null>(null);
+  const [banner, setBanner] = useState<string | null>(null);
+
+  async function buy(item: Plan) {
+    if (!loggedIn) {
+      navigate(`/login?next=${encodeURIComponent("/pricing")}`);
+      return;
+    }
+    setBuying(item.code);
+    setBanner(null);
+    try {
+      const { checkout_url } = await api.checkout(item);
+      window.location.assign(checkout_url); // the provider's hosted page; it comes back to /billing
+    } catch (error) {
+      setBanner(error instanceof ApiError && error.unavailable ? "Checkout is not available on this server yet."
+        : error instanceof Error ? error.message : "Could not start the checkout.");
+      setBuying(null);
+    }
+  }
+
+  const render = (items: Plan[], title: string) => items.length > 0 && (
+    <section aria-label={title}>
+      <h2>{title}</h2>
+      <ul className="plans">
+        {items.map((item) => (
+          <li key={item.code} className="card plan" data-testid={`plan-${item.code}`}>
+            <h3>{item.name}</h3>
+            <p className="price">
+              {money(item.price_cents, item.currency)}
+              {item.interval && item.price_cents > 0 && <span className="hint"> / {item.interval}</span>}
+            </p>
+            <p className="hint">{item.kind === "pack" ? `${item.credits ?? ""} credits for generation` : `The ${item.tier} tier`}</p>
+            {item.price_cents > 0 && (
+              <button type="button" onClick={() => void buy(item)} disabled={buying !== null} data-testid={`buy-${item.code}`}>
+                {buying === item.code ? "Opening checkout…" : item.kind === "pack" ? "Buy" : "Subscribe"}
+                <span className="visually-hidden"> {item.name}</span>
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+
+  return (
+    <>
+      <PageTitle>Pricing</PageTitle>
+      <ErrorBanner message={banner} onDismiss={() => setBanner(null)} />
+      {plans.loading && <Loading what="plans" />}
+      {plans.error !== null && <LoadError error={plans.error} what="Pricing" />}
+      {plans.data && render(plans.data.filter((p) => p.kind !== "pack"), "Plans")}
+      {plans.data && render(plans.data.filter((p) => p.kind === "pack"), "Credit packs")}
+    </>
+  );
+}
+
+export function BillingPage() {
+  const { api, reloadUser } = useSession();
+  const { query } = useRouter();
+  const checkout = query.get("checkout");
+  const subscription = useLoad(() => api.subscription(), [api]);
+  const invoices = useLoad(() => api.invoices(), [api]);
+  const ledger = useLoad(() => api.ledger(), [api]);
+  const [banner, setBanner] = useState<string | null>(null);
+  const [canceling, setCanceling] = useState(false);
+
+  async function cancel() {
+    if (!window.confirm("Cancel your subscription? You keep your plan until the end of the period.")) return;
+    setCanceling(true);
+    try {
+      subscription.setData(await api.cancelSubscription());
+      void reloadUser();
+    } catch (error) {
+      setBanner(error instanceof ApiError && error.unavailable ? "Canceling is not available on this server yet."
+        : error instanceof Error ? error.message : "Could not cancel.");
+    } finally {
+      setCanceling(false);
+    }
+  }
+
+  const sub = subscription.data;
+  const { user } = useSession();
+  const tierShown = user?.tier;
+  // After a purchase the new tier reaches auth through events: once the subscription shows it,
+  // renew the access token (its tier claim sets the limits) and the profile.
+  const wantedTier = sub && sub.status === "active" ? sub.tier : null;
+  useEffect(() => {
+    if (!wantedTier || !tierShown || wantedTier === tierShown) return;
+    let stopped = false;
+    let tries = 0;
+    const timer = setInterval(() => {
+      if (stopped || ++tries > 10) return clearInterval(timer);
+      void api.renew().then(async () => {
+        if (!stopped) await reloadUser();
+      });
+    }, 2000);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }, [api, wantedTier, tierShown, reloadUser]);
+  const active = sub && sub.status === "active" && !sub.cancel_at_period_end;
+  return (
+    <>
+      <PageTitle>Billing</PageTitle>
+      {checkout === "success" && (
+        <p className="banner banner-info" role="status" data-testid="checkout-success">
+          Thank you! Your payment went through. Your plan and credits update within a few seconds.
+        </p>
+      )}
+      {checkout === "canceled" && <p className="banner banner-warning" role="status">The checkout was canceled; nothing was charged.</p>}
+      <ErrorBanner message={banner} onDismiss={() => setBanner(null)} />
+      <section className="card" aria-labelledby="sub-title">
+        <h2 id="sub-title">Subscription</h2>
+        {subscription.loading && !subscription.data && <Loading what="your subscription" />}
+        {subscription.error !== null && <LoadError error={subscription.error} what="Subscription status" />}
+        {!subscription.loading && !subscription.error && !sub && (
+          <p data-testid="no-subscription">You are on the free plan. <Link to="/pricing">See plans</Link></p>
+        )}
+        {sub && (
+          <>
+            <dl className="facts" data-testid="subscription">
+              <dt>Plan</dt><dd data-testid="subscription-plan">{sub.plan} ({sub.tier})</dd>
+              <dt>Status</dt><dd data-testid="subscription-status">{sub.status}{sub.cancel_at_period_end ? ", ends at the end of the period" : ""}</dd>
+              <dt>{active ? "Renews" : "Ends"}</dt><dd>{date(sub.current_period_end)}</dd>
+            </dl>
+            {active && (
+              <div className="actions">
+                <button type="button" className="secondary" onClick={() => void cancel()} disabled={canceling} data-testid="cancel-subscription">
+                  {canceling ? "Canceling…" : "Cancel subscription"}
+                </button>
+              </div>
+            )}
+          </>
+        )}
+      </section>
+      <section className="card" aria-labelledby="invoices-title">
+        <h2 id="invoices-title">Invoices</h2>
+        {invoices.loading && <Loading what="invoices" />}
+        {invoices.error !== null && <LoadError error={invoices.error} what="Invoices" />}
+        {invoices.data && invoices.data.length === 0 && <p>No invoices yet.</p>}
+        {invoices.data && invoices.data.length > 0 && (
+          <div className="table-wrap">
+            <table data-testid="invoices">
+              <thead><tr><th scope="col">Date</th><th scope="col">Description</th><th scope="col">Amount</th><th scope="col">Status</th></tr></thead>
+              <tbody>
+                {invoices.data.map((inv) => (
+                  <tr key={inv.id}>
+                    <td>{date(inv.paid_at)}</td>
+                    <td>{inv.description || inv.id}{inv.credits ? ` (${inv.credits} credits)` : ""}</td>
+                    <td>{money(inv.amount_cents, inv.currency)}{inv.refunded_cents ? `, ${money(inv.refunded_cents, inv.currency)} refunded` : ""}</td>
+                    <td>{inv.status}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      <section className="card" aria-labelledby="ledger-title">
+        <h2 id="ledger-title">Credits and payments</h2>
+        {ledger.loading && <Loading what="ledger" />}
+        {ledger.error !== null && <LoadError error={ledger.error} what="The ledger" />}
+        {ledger.data && (
+          <p data-testid="credit-balance">Credit balance: <strong>{ledger.data.credit_balance ?? 0}</strong></p>
+        )}
+        {ledger.data && ledger.data.items.length === 0 && <p>No entries yet.</p>}
+        {ledger.data && ledger.data.items.length > 0 && (
+          <ul className="ledger" data-testid="ledger">
+            {ledger.data.items.map((e) => (
+              <li key={e.id}>
+                <time dateTime={e.created_at}>{date(e.created_at)}</time> {e.memo || e.kind}:{" "}
+                <strong>{e.unit && /^[A-Za-z]{3}$/.test(e.unit) ? money(Number(e.amount), e.unit) : `${e.amount} ${e.unit ?? ""}`}</strong>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </>
+  );
+}

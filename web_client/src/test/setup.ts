@@ -1,0 +1,13 @@
+import { cleanup } from "@testing-library/react";
+import { afterEach, beforeEach } from "vitest";
+import { FakeEventSource } from "./fakeApi";
+
+beforeEach(() => {
+  window.history.replaceState(null, "", "/");
+  FakeEventSource.opened = [];
+});
+
+afterEach(() => {
+  cleanup();
+  window.sessionStorage.clear();
+});
