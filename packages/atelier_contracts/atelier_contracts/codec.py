@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -45,7 +46,8 @@ def validate(raw: dict[str, Any]) -> None:
 
 def encode(envelope: Envelope) -> bytes:
     raw = envelope.to_dict()
-    validate(raw)
+    if not envelope.validated:
+        validate(raw)
     return json.dumps(raw, separators=(",", ":"), sort_keys=True).encode()
 
 
@@ -57,4 +59,4 @@ def decode(body: bytes | str) -> Envelope:
     if not isinstance(raw, dict):
         raise ContractError("envelope must be a JSON object")
     validate(raw)
-    return Envelope.from_dict(raw)
+    return replace(Envelope.from_dict(raw), validated=True)

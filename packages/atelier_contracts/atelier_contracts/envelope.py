@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,13 +25,19 @@ class Envelope:
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     occurred_at: str = field(default_factory=_now_iso)
     correlation_id: str | None = None
+    # Set by make_envelope and decode once the schemas passed, so encoding the same
+    # envelope again skips a second validation (the largest cost of a progress event).
+    validated: bool = field(default=False, compare=False, repr=False)
 
     @property
     def routing_key(self) -> str:
         return routing_key(self.type, self.version)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "type": self.type, "version": self.version, "data": self.data, "producer": self.producer,
+            "id": self.id, "occurred_at": self.occurred_at, "correlation_id": self.correlation_id,
+        }
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "Envelope":
@@ -68,4 +74,4 @@ def make_envelope(
         **({"id": message_id} if message_id else {}),
     )
     validate(env.to_dict())
-    return env
+    return replace(env, validated=True)

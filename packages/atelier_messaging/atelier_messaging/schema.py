@@ -62,6 +62,21 @@ INSERT_OUTBOX_SQL = f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES ({', '.j
 CLAIM_INBOX_SQL = "INSERT INTO inbox (message_id, consumer) VALUES (:message_id, :consumer) ON CONFLICT DO NOTHING"
 
 
+def insert_outbox_rows_sql(count: int, *, prefix: str = "outbox") -> str:
+    """One multi-row INSERT for ``count`` messages with uniquely named parameters (fill
+    them with ``outbox_rows_params``), so a writer can put its messages into a larger
+    statement (a CTE) and save a round trip per message."""
+    if count < 1:
+        raise ValueError("no outbox rows")
+    values = ("(" + ", ".join(f":{prefix}{index}_{column}" for column in _COLUMNS) + ")" for index in range(count))
+    return f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES {', '.join(values)}"
+
+
+def outbox_rows_params(rows: list[dict[str, Any]], *, prefix: str = "outbox") -> dict[str, Any]:
+    """The parameters of ``insert_outbox_rows_sql(len(rows))`` for ``outbox_row`` results."""
+    return {f"{prefix}{index}_{column}": row[column] for index, row in enumerate(rows) for column in _COLUMNS}
+
+
 def ddl() -> list[str]:
     return [statement.strip() for statement in DDL]
 

@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | No
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
     app.state.sessionmaker = make_async_sessionmaker(engine)
     app.state.verifier = verifier or TokenVerifier(settings.atelier_jwks_url)
     app.state.signer = ImageUrlSigner(settings.atelier_storage_signing_key, settings.pre_inference_image_url_ttl_s)

@@ -1,23 +1,29 @@
-"""Admission in one transaction: the caller's account row is locked (SELECT ... FOR
-UPDATE), so all submits of one user are serialised there; under that lock the
-concurrency count, the daily allowance and the credits are read and the reservation is
-written together with the job and its outbox messages. Nothing is checked in one
-transaction and acted on in another.
+"""Admission in one transaction: the caller's account row is locked first (an upsert
+that takes the row lock), so all submits of one user are serialised there; under that
+lock the idempotency key, the concurrency count, the daily allowance and the credits
+are read, and the reservation is written together with the job and its outbox messages.
+Nothing is checked in one transaction and acted on in another.
+
+The statements are plain SQL on one connection, a round trip each: lock the account
+(with the API key's row), count what is live, then one statement that writes the
+reservation, the job and its messages and returns the job's queue position. A submit is
+BEGIN, three statements and COMMIT; it used to be twenty round trips through the ORM.
 """
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 
 from atelier_contracts import Envelope
-from atelier_messaging.sqlalchemy import add_to_outbox_async
-from sqlalchemy import and_, func, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from atelier_messaging.schema import insert_outbox_rows_sql, outbox_row, outbox_rows_params
+from sqlalchemy import and_, func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.adapters.jobs_repo import NewJob
+from app.adapters.jobs_repo import QUEUE_POSITION_SQL, NewJob
 from app.adapters.models import Account, ApiKey, Job
 from app.domain.lifecycle import QUEUED, RUNNING
 from app.domain.policy import TierLimits
@@ -35,22 +41,47 @@ class Refused(Exception):
 
 
 @dataclass(frozen=True)
+class AccountState:
+    user_id: uuid.UUID
+    tier: str | None
+    verified: bool | None
+    credits: int
+    deleted: bool
+    allowance_day: date | None
+    allowance_used: int
+
+
+@dataclass(frozen=True)
+class KeyState:
+    tier: str | None
+    limits: dict[str, Any] | None
+    revoked: bool
+
+
+@dataclass(frozen=True)
 class Projection:
-    account: Account | None
-    api_key: ApiKey | None
+    """Duck-typed: the ORM rows (usage) or the states read under the lock (submit)."""
+
+    account: Account | AccountState | None
+    api_key: ApiKey | KeyState | None
 
 
 async def read_projection(session: AsyncSession, user_id: uuid.UUID, key_id: str | None) -> Projection:
     account = (await session.execute(select(Account).where(Account.user_id == user_id))).scalar_one_or_none()
     api_key = None
-    if key_id:
-        try:
-            api_key = (await session.execute(select(ApiKey).where(ApiKey.key_id == uuid.UUID(key_id)))).scalar_one_or_none()
-        except ValueError:
-            api_key = None
+    key_uuid = _key_uuid(key_id)
+    if key_uuid is not None:
+        api_key = (await session.execute(select(ApiKey).where(ApiKey.key_id == key_uuid))).scalar_one_or_none()
     # Ends the read-only transaction (commit: unlike rollback it does not expire what was read).
     await session.commit()
     return Projection(account, api_key)
+
+
+def _key_uuid(key_id: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(key_id) if key_id else None
+    except ValueError:
+        return None
 
 
 def seconds_to_midnight(now: datetime) -> int:
@@ -66,67 +97,130 @@ async def count_active(session: AsyncSession, user_id: uuid.UUID, key_id: str | 
     return (await session.execute(select(func.count()).select_from(Job).where(condition))).scalar_one()
 
 
-def split_charge(account: Account, images: int, images_per_day: int, today: date) -> tuple[int, int]:
+def split_charge(account: Account | AccountState, images: int, images_per_day: int, today: date) -> tuple[int, int]:
     """Allowance first, then purchased credits; (from_allowance, from_credits)."""
     used = account.allowance_used if account.allowance_day == today else 0
     from_allowance = min(images, max(0, images_per_day - used))
     return from_allowance, images - from_allowance
 
 
-async def admit(session: AsyncSession, new_job: NewJob, envelopes: list[Envelope], limits: TierLimits, *, now: datetime) -> tuple[Job, bool]:
-    """Returns (job, created); an Idempotency-Key retry returns the first job, created=False.
-    ``envelopes``: inference.job.requested first, then this service's own events."""
-    today = now.astimezone(timezone.utc).date()
-    images = int(new_job.params["n"])
-    async with session.begin():
-        await session.execute(insert(Account).values(user_id=new_job.user_id).on_conflict_do_nothing(index_elements=["user_id"]))
-        account = (
-            await session.execute(select(Account).where(Account.user_id == new_job.user_id).with_for_update().execution_options(populate_existing=True))
-        ).scalar_one()
-        if new_job.idempotency_key is not None:
-            existing = await _find_by_key(session, new_job.user_id, new_job.idempotency_key)
-            if existing is not None:
-                return existing, False
-        if account.deleted:
-            raise Refused(403, "account_deleted", "this account was deleted")
-        active = await count_active(session, new_job.user_id, new_job.api_key_id)
+# ON CONFLICT DO UPDATE (a no-op update) takes the row lock and returns the row whether it
+# was just made or already there; FOR UPDATE cannot lock a row the same statement inserts.
+_LOCK_ACCOUNT = text("""
+    WITH account AS (
+        INSERT INTO accounts (user_id) VALUES (:user_id)
+        ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
+        RETURNING user_id, tier, verified, credits, deleted, allowance_day, allowance_used
+    )
+    SELECT account.*, k.tier AS key_tier, k.limits AS key_limits, k.revoked AS key_revoked, k.key_id IS NOT NULL AS key_known
+    FROM account LEFT JOIN api_keys k ON k.key_id = :key_id
+""")
+
+# Under the lock, so a concurrent submit of the same caller is counted once it committed.
+_LIVE = text(f"""
+    SELECT
+        (SELECT count(*) FROM jobs WHERE user_id = :user_id AND status IN ('{QUEUED}', '{RUNNING}')
+            AND (CAST(:key_id AS text) IS NULL OR api_key_id = :key_id)) AS active,
+        (SELECT priority FROM jobs WHERE status = '{QUEUED}' AND priority < :priority AND created_at < :cutoff
+            ORDER BY priority DESC LIMIT 1) AS starving
+""")
+
+_JOB_COLUMNS = (
+    "id", "user_id", "api_key_id", "tier", "kind", "status", "params", "priority", "progress", "idempotency_key",
+    "request_fingerprint", "deadline_at", "created_at", "updated_at", "cost", "reserved_allowance",
+    "reserved_credits", "reservation_day",
+)
+
+
+@dataclass
+class Admission:
+    """An open admission: the caller's account is locked until the transaction ends."""
+
+    conn: AsyncConnection
+    user_id: uuid.UUID
+    api_key_id: str | None
+    projection: Projection
+
+    @property
+    def account(self) -> AccountState:
+        return self.projection.account  # type: ignore[return-value]
+
+    async def live(self, tier_priority: int, starving_cutoff: datetime) -> tuple[int, int | None]:
+        """(live jobs the caller's cap counts, the highest lower priority that has waited
+        since before the cutoff or None)."""
+        row = (await self.conn.execute(_LIVE, {
+            "user_id": self.user_id, "key_id": self.api_key_id, "priority": tier_priority, "cutoff": starving_cutoff,
+        })).one()
+        return row.active, row.starving
+
+    def reserve(self, images: int, limits: TierLimits, active: int, now: datetime) -> tuple[int, int]:
+        """Refuses over the concurrency cap or the quota; else (from_allowance, from_credits)."""
         if active >= limits.concurrency:
             raise Refused(429, "concurrency_limit", f"you have {active} jobs queued or running; your limit is {limits.concurrency}", retry_after_s=5)
-        from_allowance, from_credits = split_charge(account, images, limits.images_per_day, today)
+        account = self.account
+        from_allowance, from_credits = split_charge(account, images, limits.images_per_day, now.date())
         if from_credits > account.credits:
             raise Refused(
                 429, "quota_exceeded",
                 f"your daily allowance of {limits.images_per_day} images is used up and you have {account.credits} credits",
                 retry_after_s=seconds_to_midnight(now),
             )
-        used = account.allowance_used if account.allowance_day == today else 0
-        account.allowance_day = today
-        account.allowance_used = used + from_allowance
-        account.credits = account.credits - from_credits
+        return from_allowance, from_credits
+
+    async def insert(self, new_job: NewJob, reservation: tuple[int, int], envelopes: list[Envelope]) -> int:
+        """Writes the reservation, the job and its messages; returns its queue position.
+        ``envelopes``: inference.job.requested first (it carries the job's priority)."""
+        from_allowance, from_credits = reservation
+        today = new_job.created_at.astimezone(timezone.utc).date()
+        used = self.account.allowance_used if self.account.allowance_day == today else 0
         values = {
             **new_job.__dict__, "status": QUEUED, "progress": 0.0, "updated_at": new_job.created_at,
-            "reserved_allowance": from_allowance, "reserved_credits": from_credits, "reservation_day": today,
+            "params": json.dumps(new_job.params), "reserved_allowance": from_allowance,
+            "reserved_credits": from_credits, "reservation_day": today,
         }
-        statement = insert(Job).values(**values)
-        if new_job.idempotency_key is not None:
-            statement = statement.on_conflict_do_nothing(constraint="jobs_user_idempotency_key")
-        inserted = (await session.execute(statement.returning(Job.id))).scalar_one_or_none()
-        if inserted is None:  # cannot happen under the lock; kept as the constraint's safety net
-            raise Refused(409, "conflict", "a concurrent request with this Idempotency-Key won; retry it")
         requested, *others = envelopes
-        await add_to_outbox_async(session, requested, priority=new_job.priority)
-        for envelope in others:
-            await add_to_outbox_async(session, envelope)
-        job = (await session.execute(select(Job).options(selectinload(Job.images)).where(Job.id == inserted))).scalar_one()
-    return job, True
+        rows = [outbox_row(requested, priority=new_job.priority)] + [outbox_row(e) for e in others]
+        params = {
+            **values, **outbox_rows_params(rows), "today": today, "allowance_used": used + from_allowance,
+            "from_credits": from_credits,
+        }
+        # A unique violation (the same Idempotency-Key) cannot happen under the lock; if it
+        # did, the whole statement fails and nothing of it is written.
+        return (await self.conn.execute(_insert_statement(len(rows)), params)).scalar_one()
 
 
-async def _find_by_key(session: AsyncSession, user_id: uuid.UUID, key: str) -> Job | None:
-    statement = select(Job).options(selectinload(Job.images)).where(Job.user_id == user_id, Job.idempotency_key == key)
-    return (await session.execute(statement)).scalar_one_or_none()
+@lru_cache(maxsize=8)
+def _insert_statement(messages: int) -> Any:
+    job_values = ", ".join("CAST(:params AS jsonb)" if c == "params" else f":{c}" for c in _JOB_COLUMNS)
+    position = QUEUE_POSITION_SQL.format(priority=":priority", created_at=":created_at")
+    return text(f"""
+        WITH reservation AS (
+            UPDATE accounts SET allowance_day = :today, allowance_used = :allowance_used,
+                                credits = credits - :from_credits, updated_at = now()
+            WHERE user_id = :user_id
+        ), job AS (
+            INSERT INTO jobs ({", ".join(_JOB_COLUMNS)}) VALUES ({job_values})
+        ), messages AS (
+            {insert_outbox_rows_sql(messages)}
+        )
+        {position}
+    """)
 
 
-async def find_by_key(session: AsyncSession, user_id: uuid.UUID, key: str) -> Job | None:
-    job = await _find_by_key(session, user_id, key)
-    await session.commit()
-    return job
+async def begin(conn: AsyncConnection, user_id: uuid.UUID, api_key_id: str | None) -> Admission:
+    """Locks the caller's account (making its row if it is new) inside ``conn``'s
+    transaction and reads what admission needs from it and from the API key's row."""
+    row = (await conn.execute(_LOCK_ACCOUNT, {"user_id": user_id, "key_id": _key_uuid(api_key_id)})).one()
+    account = AccountState(
+        user_id=row.user_id, tier=row.tier, verified=row.verified, credits=row.credits, deleted=row.deleted,
+        allowance_day=row.allowance_day, allowance_used=row.allowance_used,
+    )
+    key = KeyState(tier=row.key_tier, limits=row.key_limits, revoked=bool(row.key_revoked)) if row.key_known else None
+    return Admission(conn, user_id, api_key_id, Projection(account, key))
+
+
+_BY_KEY = text("SELECT id FROM jobs WHERE user_id = :user_id AND idempotency_key = :key")
+
+
+async def job_id_for_key(conn: AsyncConnection, user_id: uuid.UUID, key: str) -> uuid.UUID | None:
+    return (await conn.execute(_BY_KEY, {"user_id": user_id, "key": key})).scalar_one_or_none()

@@ -18,11 +18,13 @@ def _connect_args() -> dict:
 
 
 def make_async_engine(settings: Settings) -> AsyncEngine:
+    # No pre-ping: it is a round trip on every checkout, as many as the request's own
+    # statements. A connection that died (a Postgres restart) fails its statement; the
+    # pool then drops every connection of that generation and the next request reconnects.
     return create_async_engine(
         settings.database_url,
         pool_size=settings.pre_inference_db_pool_size,
         max_overflow=settings.pre_inference_db_pool_size,
-        pool_pre_ping=True,
         connect_args=_connect_args(),
     )
 

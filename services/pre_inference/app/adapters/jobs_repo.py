@@ -1,4 +1,10 @@
-"""Job and image reads for the API (async); admission is app.adapters.admission."""
+"""Job and image reads for the API (async); admission is app.adapters.admission.
+
+The job reads every client polls or streams (one job, a page of jobs) are one SQL
+statement each, returning what the API shows: the row, its queue position and its images.
+They run on an autocommit connection, so a read is one round trip (no BEGIN, no ROLLBACK)
+and skips the ORM, whose per-object cost dominated these requests under load.
+"""
 from __future__ import annotations
 
 import uuid
@@ -6,9 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, delete, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.adapters.models import Image, Job
 from app.domain.lifecycle import QUEUED
@@ -30,36 +35,86 @@ class NewJob:
     cost: float = 0.0
 
 
-async def get_job_for_user(session: AsyncSession, job_id: uuid.UUID, user_id: uuid.UUID) -> Job | None:
-    """Ownership is part of the query, so another user's job is indistinguishable from none."""
-    statement = select(Job).options(selectinload(Job.images)).where(Job.id == job_id, Job.user_id == user_id)
-    return (await session.execute(statement)).scalar_one_or_none()
+@dataclass(frozen=True)
+class ImageView:
+    id: uuid.UUID
+    key: str
+    seed: int
+    width: int
+    height: int
 
 
-async def list_jobs_for_user(
-    session: AsyncSession, user_id: uuid.UUID, *, limit: int, before: tuple[datetime, uuid.UUID] | None
-) -> list[Job]:
+@dataclass(frozen=True)
+class JobView:
+    """A job as the API shows it."""
+
+    id: uuid.UUID
+    status: str
+    step: int | None
+    total_steps: int | None
+    progress: float
+    error_code: str | None
+    error_message: str | None
+    params: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    request_fingerprint: str | None
+    queue_position: int | None
+    images: tuple[ImageView, ...] = ()
+
+
+# Queued jobs the broker delivers before a queued job: higher priority first, then older
+# (the partial index jobs_queue_order keeps it a short index range scan).
+QUEUE_POSITION_SQL = f"""
+    SELECT count(*) FROM jobs ahead
+    WHERE ahead.status = '{QUEUED}'
+      AND (ahead.priority > {{priority}} OR (ahead.priority = {{priority}} AND ahead.created_at < {{created_at}}))
+"""
+
+_VIEW_SQL = f"""
+    SELECT j.id, j.status, j.step, j.total_steps, j.progress, j.error_code, j.error_message, j.params,
+           j.created_at, j.started_at, j.finished_at, j.request_fingerprint,
+           CASE WHEN j.status = '{QUEUED}' THEN ({QUEUE_POSITION_SQL.format(priority="j.priority", created_at="j.created_at")}) END
+               AS queue_position,
+           (SELECT json_agg(json_build_object('id', i.id, 'key', i.key, 'seed', i.seed, 'width', i.width, 'height', i.height)
+                            ORDER BY i.position)
+              FROM images i WHERE i.job_id = j.id) AS images
+    FROM jobs j
+"""
+# Ownership is part of every query, so another user's job is indistinguishable from none.
+_ONE = text(_VIEW_SQL + " WHERE j.id = :job_id AND j.user_id = :user_id")
+_NEWEST = text(_VIEW_SQL + " WHERE j.user_id = :user_id ORDER BY j.created_at DESC, j.id DESC LIMIT :limit")
+_NEWEST_BEFORE = text(
+    _VIEW_SQL + " WHERE j.user_id = :user_id AND (j.created_at, j.id) < (:before_at, :before_id)"
+    " ORDER BY j.created_at DESC, j.id DESC LIMIT :limit"
+)
+
+
+def _view(row: Any) -> JobView:
+    values = dict(row._mapping)
+    images = tuple(
+        ImageView(id=uuid.UUID(i["id"]), key=i["key"], seed=i["seed"], width=i["width"], height=i["height"])
+        for i in values.pop("images") or ()
+    )
+    return JobView(**values, images=images)
+
+
+async def get_job_view(conn: AsyncConnection | AsyncSession, job_id: uuid.UUID, user_id: uuid.UUID) -> JobView | None:
+    row = (await conn.execute(_ONE, {"job_id": job_id, "user_id": user_id})).first()
+    return _view(row) if row is not None else None
+
+
+async def list_job_views(
+    conn: AsyncConnection, user_id: uuid.UUID, *, limit: int, before: tuple[datetime, uuid.UUID] | None
+) -> list[JobView]:
     """Newest first, keyset-paginated on (created_at, id) so pages never skip or repeat
     rows when new jobs arrive between requests."""
-    statement = select(Job).options(selectinload(Job.images)).where(Job.user_id == user_id)
-    if before is not None:
-        created_at, job_id = before
-        statement = statement.where(
-            or_(Job.created_at < created_at, and_(Job.created_at == created_at, Job.id < job_id))
-        )
-    statement = statement.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
-    return list((await session.execute(statement)).scalars())
-
-
-
-async def queue_position(session: AsyncSession, job: Job) -> int | None:
-    """Queued jobs the broker will deliver before this one: higher priority first, then
-    older (a partial index on queued jobs keeps this a short index range scan)."""
-    if job.status != QUEUED:
-        return None
-    ahead = or_(Job.priority > job.priority, and_(Job.priority == job.priority, Job.created_at < job.created_at))
-    statement = select(func.count()).select_from(Job).where(Job.status == QUEUED, ahead)
-    return (await session.execute(statement)).scalar_one()
+    if before is None:
+        result = await conn.execute(_NEWEST, {"user_id": user_id, "limit": limit})
+    else:
+        result = await conn.execute(_NEWEST_BEFORE, {"user_id": user_id, "limit": limit, "before_at": before[0], "before_id": before[1]})
+    return [_view(row) for row in result]
 
 
 async def list_images_for_user(
@@ -86,15 +141,3 @@ async def image_key_for_user(session: AsyncSession, image_id: uuid.UUID, user_id
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def starving_priority(session: AsyncSession, below: int, cutoff: datetime) -> int | None:
-    """The highest priority under ``below`` that has a job queued since before ``cutoff``
-    (an index range scan on the partial queue index); None when nobody is starving."""
-    statement = (
-        select(Job.priority)
-        .where(Job.status == QUEUED, Job.priority < below, Job.created_at < cutoff)
-        .order_by(Job.priority.desc())
-        .limit(1)
-    )
-    priority = (await session.execute(statement)).scalar_one_or_none()
-    await session.commit()
-    return priority

@@ -14,7 +14,7 @@ from atelier_identity import Identity, TokenError, TokenVerifier
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.adapters.storage import ImageUrlSigner
 from app.api.errors import ApiError
@@ -50,6 +50,12 @@ def get_settings(request: Request) -> Settings:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.sessionmaker() as session:
         yield session
+
+
+async def get_read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """Autocommit: each read is its own statement, one round trip, no transaction to end."""
+    async with request.app.state.read_engine.connect() as conn:
+        yield conn
 
 
 def get_signer(request: Request) -> ImageUrlSigner:
@@ -115,6 +121,7 @@ async def require_json(request: Request) -> None:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ReadConnDep = Annotated[AsyncConnection, Depends(get_read_connection)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SignerDep = Annotated[ImageUrlSigner, Depends(get_signer)]

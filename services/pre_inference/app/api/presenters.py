@@ -6,29 +6,26 @@ import binascii
 import uuid
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.adapters import jobs_repo
-from app.adapters.models import Job
+from app.adapters.jobs_repo import JobView
 from app.adapters.storage import ImageUrlSigner
 from app.api.errors import ApiError
 from app.api.schemas import ImageOut, JobErrorOut, JobOut
 from app.domain.lifecycle import QUEUED, RUNNING
 
 
-def phase_of(job: Job) -> str:
+def phase_of(job: JobView) -> str:
     """A running job at step 0 is a worker still loading its model (a cold start)."""
     if job.status == RUNNING and job.step == 0 and job.progress == 0:
         return "warming_up"
     return job.status
 
 
-def job_out(job: Job, signer: ImageUrlSigner, queue_position: int | None = None) -> JobOut:
+def job_out(job: JobView, signer: ImageUrlSigner) -> JobOut:
     return JobOut(
         id=job.id,
         status=job.status,
         phase=phase_of(job),
-        queue_position=queue_position if job.status == QUEUED else None,
+        queue_position=job.queue_position if job.status == QUEUED else None,
         step=job.step,
         total_steps=job.total_steps,
         progress=job.progress,
@@ -39,10 +36,6 @@ def job_out(job: Job, signer: ImageUrlSigner, queue_position: int | None = None)
         started_at=job.started_at,
         finished_at=job.finished_at,
     )
-
-
-async def present(session: AsyncSession, job: Job, signer: ImageUrlSigner) -> JobOut:
-    return job_out(job, signer, await jobs_repo.queue_position(session, job))
 
 
 def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:

@@ -12,9 +12,9 @@ from fastapi.responses import StreamingResponse
 
 from app.adapters import jobs_repo
 from app.adapters.notify import channel_for
-from app.api.deps import Caller, SessionDep, SignerDep, get_stream_caller, require_scope
+from app.api.deps import Caller, ReadConnDep, SignerDep, get_stream_caller, require_scope
 from app.api.errors import ApiError
-from app.api.presenters import decode_cursor, encode_cursor, parse_id, present
+from app.api.presenters import decode_cursor, encode_cursor, job_out, parse_id
 from app.api.schemas import ErrorOut, JobOut, JobPage
 from app.domain.lifecycle import TERMINAL
 
@@ -26,25 +26,25 @@ _403 = {"model": ErrorOut, "description": "`insufficient_scope` (an API key with
 
 
 @router.get("/{job_id}", response_model=JobOut, responses={401: _401, 403: _403, 404: {"model": ErrorOut}}, summary="Read one of my jobs")
-async def read_job(job_id: str, caller: ReadCaller, session: SessionDep, signer: SignerDep) -> JobOut:
-    job = await jobs_repo.get_job_for_user(session, parse_id(job_id), caller.user_id)
+async def read_job(job_id: str, caller: ReadCaller, conn: ReadConnDep, signer: SignerDep) -> JobOut:
+    job = await jobs_repo.get_job_view(conn, parse_id(job_id), caller.user_id)
     if job is None:
         raise ApiError(404, "not_found", "no such job")
-    return await present(session, job, signer)
+    return job_out(job, signer)
 
 
 @router.get("", response_model=JobPage, responses={401: _401, 403: _403, 422: {"model": ErrorOut}}, summary="List my jobs, newest first")
 async def list_jobs(
     caller: ReadCaller,
-    session: SessionDep,
+    conn: ReadConnDep,
     signer: SignerDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> JobPage:
     before = decode_cursor(cursor) if cursor else None
-    jobs = await jobs_repo.list_jobs_for_user(session, caller.user_id, limit=limit + 1, before=before)
+    jobs = await jobs_repo.list_job_views(conn, caller.user_id, limit=limit + 1, before=before)
     page, more = jobs[:limit], len(jobs) > limit
-    items = [await present(session, j, signer) for j in page]
+    items = [job_out(j, signer) for j in page]
     return JobPage(items=items, next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if more else None)
 
 
@@ -66,8 +66,8 @@ async def job_events_stream(request: Request, job_id: str, caller: Annotated[Cal
         raise ApiError(403, "insufficient_scope", "this API key lacks the 'jobs:read' scope")
     parsed = parse_id(job_id)
     state = request.app.state
-    async with state.sessionmaker() as session:
-        if await jobs_repo.get_job_for_user(session, parsed, caller.user_id) is None:
+    async with state.read_engine.connect() as conn:
+        if await jobs_repo.get_job_view(conn, parsed, caller.user_id) is None:
             raise ApiError(404, "not_found", "no such job")
     pubsub = state.notifier.pubsub()
     # Subscribed before the first snapshot is read, so no change can fall in between.
@@ -75,9 +75,9 @@ async def job_events_stream(request: Request, job_id: str, caller: Annotated[Cal
     keepalive_s = state.settings.pre_inference_sse_keepalive_s
 
     async def snapshot() -> JobOut | None:
-        async with state.sessionmaker() as session:
-            job = await jobs_repo.get_job_for_user(session, parsed, caller.user_id)
-            return await present(session, job, state.signer) if job is not None else None
+        async with state.read_engine.connect() as conn:
+            job = await jobs_repo.get_job_view(conn, parsed, caller.user_id)
+        return job_out(job, state.signer) if job is not None else None
 
     async def stream() -> AsyncIterator[str]:
         last: str | None = None

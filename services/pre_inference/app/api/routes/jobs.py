@@ -1,9 +1,10 @@
 """/api/v1/jobs: submit a job (admission), cancel one.
 
-Submit, in order: shape (pydantic) -> rules and tier (422 `exceeds_tier`, at once) ->
-verified (403) -> rate limits in Redis (429 `rate_limited`) -> one DB transaction with
-the account row locked: concurrency cap, allowance/credits reservation, the job and its
-outbox messages (429 `concurrency_limit` / `quota_exceeded`).
+Submit, in order: shape (pydantic) -> then in one DB transaction with the caller's
+account row locked: an Idempotency-Key retry answered with the first job -> rules and
+tier (422 `exceeds_tier`) -> verified (403) -> rate limits in Redis (429 `rate_limited`)
+-> concurrency cap, allowance/credits reservation (429 `concurrency_limit` /
+`quota_exceeded`) -> the job and its outbox messages.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.concurrency import run_in_threadpool
 
 from app.adapters import admission, job_events, jobs_repo, uploads
@@ -22,10 +24,11 @@ from app.api.access import Access, resolve_access
 from app.api.deps import Caller, SessionDep, SettingsDep, SignerDep, require_json, require_scope
 from app.api.errors import ApiError
 from app.api.metrics import JOBS_SUBMITTED
-from app.api.presenters import parse_id, present
+from app.api.presenters import job_out, parse_id
 from app.api.schemas import ErrorOut, JobOut, JobRequest
 from app.domain import events, policy
 from app.domain import jobs as rules
+from app.domain.lifecycle import QUEUED
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -55,7 +58,7 @@ def _too_many(code: str, message: str, retry_after: int, headers: dict[str, str]
     return ApiError(429, code, message, retry_after=retry_after, headers={**(headers or {}), "Retry-After": str(retry_after)})
 
 
-async def _image_keys(request: Request, body: JobRequest, caller: Caller, access: Access, session: SessionDep, job_id: uuid.UUID) -> tuple[str | None, str | None]:
+async def _image_keys(request: Request, body: JobRequest, caller: Caller, access: Access, conn: AsyncConnection, job_id: uuid.UUID) -> tuple[str | None, str | None]:
     settings = request.app.state.settings
     storage = request.app.state.storage
     keys: list[str | None] = []
@@ -66,8 +69,7 @@ async def _image_keys(request: Request, body: JobRequest, caller: Caller, access
         try:
             source = uploads.parse_source(field, value, settings.pre_inference_upload_max_bytes)
             if source.image_id is not None:
-                key = await jobs_repo.image_key_for_user(session, source.image_id, caller.user_id)
-                await session.commit()
+                key = await jobs_repo.image_key_for_user(conn, source.image_id, caller.user_id)
                 if key is None:
                     raise uploads.UploadError(field, "names no image of yours")
                 keys.append(key)
@@ -96,7 +98,6 @@ async def submit_job(
     _json: Annotated[None, Depends(require_json)],
     body: JobRequest,
     response: Response,
-    session: SessionDep,
     settings: SettingsDep,
     signer: SignerDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
@@ -109,73 +110,74 @@ async def submit_job(
     except rules.JobRuleError as exc:
         raise _rule_error(exc) from exc
     fingerprint = _fingerprint(body)
-    if key is not None:
-        # A retry must not spend rate or quota again: answer it before any limit.
-        existing = await admission.find_by_key(session, caller.user_id, key)
-        if existing is not None:
-            return await _replay(existing, fingerprint, response, session, signer)
-    access = resolve_access(caller, await admission.read_projection(session, caller.user_id, caller.api_key_id), tier_policy)
-    try:
-        policy.check_request(params, access.limits, tier_policy.largest())
-    except rules.JobRuleError as exc:
-        raise _rule_error(exc) from exc
-    if not access.verified and settings.pre_inference_require_verified_email:
-        raise ApiError(403, "email_unverified", "verify your email address before generating images")
-    cost = policy.cost_units(params)
-    decision = await _rate_limit(request, caller, access, cost)
-    for name, value in decision.headers().items():
-        response.headers[name] = value
+    # One transaction, the caller's account locked from its first statement: any error
+    # below rolls back everything, including an account row made just now.
+    async with request.app.state.engine.begin() as conn:
+        admitting = await admission.begin(conn, caller.user_id, caller.api_key_id)
+        if key is not None:
+            # A retry must not spend rate or quota again: answer it before any limit.
+            existing = await admission.job_id_for_key(conn, caller.user_id, key)
+            if existing is not None:
+                return await _replay(conn, existing, caller, fingerprint, response, signer)
+        access = resolve_access(caller, admitting.projection, tier_policy)
+        try:
+            policy.check_request(params, access.limits, tier_policy.largest())
+        except rules.JobRuleError as exc:
+            raise _rule_error(exc) from exc
+        if not access.verified and settings.pre_inference_require_verified_email:
+            raise ApiError(403, "email_unverified", "verify your email address before generating images")
+        cost = policy.cost_units(params)
+        decision = await _rate_limit(request, caller, access, cost)
+        for name, value in decision.headers().items():
+            response.headers[name] = value
 
-    job_id = uuid.uuid4()
-    init_key, mask_key = await _image_keys(request, body, caller, access, session, job_id)
-    params = rules.JobParams(**{**params.to_dict(), "init_image_key": init_key, "mask_key": mask_key})
-    now = datetime.now(timezone.utc)
-    priority = await _priority(session, access.limits.priority, now, settings.pre_inference_starvation_after_s)
-    deadline_at = rules.deadline_for(now, settings.pre_inference_job_deadline_s)
-    correlation_id = request_id if request_id and len(request_id) <= _CORRELATION_MAX else str(job_id)
-    envelopes = [
-        events.job_requested(
-            job_id=job_id, user_id=caller.user_id, params=params.to_dict(), priority=priority,
-            deadline_at=deadline_at, correlation_id=correlation_id,
-        ),
-        events.job_accepted(
-            job_id=job_id, user_id=caller.user_id, api_key_id=caller.api_key_id, kind=params.kind,
-            images=params.n, cost=cost, accepted_at=now, correlation_id=correlation_id,
-        ),
-    ]
-    new_job = jobs_repo.NewJob(
-        id=job_id, user_id=caller.user_id, api_key_id=caller.api_key_id, tier=access.tier, kind=params.kind,
-        params=params.to_dict(), priority=priority, idempotency_key=key, request_fingerprint=fingerprint,
-        deadline_at=deadline_at, created_at=now, cost=cost,
-    )
-    try:
-        job, created = await admission.admit(session, new_job, envelopes, access.limits, now=now)
-    except admission.Refused as exc:
-        if exc.status == 429:
+        job_id = uuid.uuid4()
+        init_key, mask_key = await _image_keys(request, body, caller, access, conn, job_id)
+        params = rules.JobParams(**{**params.to_dict(), "init_image_key": init_key, "mask_key": mask_key})
+        now = datetime.now(timezone.utc)
+        active, starving = await admitting.live(access.limits.priority, now - timedelta(seconds=settings.pre_inference_starvation_after_s))
+        try:
+            reservation = admitting.reserve(params.n, access.limits, active, now)
+        except admission.Refused as exc:
             raise _too_many(exc.code, exc.message, exc.retry_after_s or 1, decision.headers()) from exc
-        raise ApiError(exc.status, exc.code, exc.message) from exc
-    if not created:
-        return await _replay(job, fingerprint, response, session, signer)
+        # Lower-priority work that has waited too long: this job queues at its priority,
+        # behind it (FIFO within a priority), so paid work cannot starve free work however
+        # busy the queue is; it keeps the tier's priority again once nothing lower is that old.
+        priority = access.limits.priority if starving is None else starving
+        deadline_at = rules.deadline_for(now, settings.pre_inference_job_deadline_s)
+        correlation_id = request_id if request_id and len(request_id) <= _CORRELATION_MAX else str(job_id)
+        envelopes = [
+            events.job_requested(
+                job_id=job_id, user_id=caller.user_id, params=params.to_dict(), priority=priority,
+                deadline_at=deadline_at, correlation_id=correlation_id,
+            ),
+            events.job_accepted(
+                job_id=job_id, user_id=caller.user_id, api_key_id=caller.api_key_id, kind=params.kind,
+                images=params.n, cost=cost, accepted_at=now, correlation_id=correlation_id,
+            ),
+        ]
+        new_job = jobs_repo.NewJob(
+            id=job_id, user_id=caller.user_id, api_key_id=caller.api_key_id, tier=access.tier, kind=params.kind,
+            params=params.to_dict(), priority=priority, idempotency_key=key, request_fingerprint=fingerprint,
+            deadline_at=deadline_at, created_at=now, cost=cost,
+        )
+        queue_position = await admitting.insert(new_job, reservation, envelopes)
     JOBS_SUBMITTED.labels(tier=access.tier).inc()
-    response.headers["Location"] = f"{router.prefix}/{job.id}"
-    return await present(session, job, signer)
+    response.headers["Location"] = f"{router.prefix}/{job_id}"
+    return job_out(jobs_repo.JobView(
+        id=job_id, status=QUEUED, step=None, total_steps=None, progress=0.0, error_code=None, error_message=None,
+        params=new_job.params, created_at=now, started_at=None, finished_at=None, request_fingerprint=fingerprint,
+        queue_position=queue_position,
+    ), signer)
 
 
-async def _priority(session: SessionDep, tier_priority: int, now: datetime, starvation_after_s: int) -> int:
-    """The tier's priority, unless lower-priority work has waited too long: then this job
-    queues at that priority, behind it (FIFO within a priority), so paid work cannot
-    starve free work however busy the queue is; it keeps the tier's priority again as
-    soon as nothing lower is that old."""
-    starving = await jobs_repo.starving_priority(session, tier_priority, now - timedelta(seconds=starvation_after_s))
-    return tier_priority if starving is None else starving
-
-
-async def _replay(job, fingerprint: str, response: Response, session: SessionDep, signer: SignerDep) -> JobOut:
-    if job.request_fingerprint != fingerprint:
+async def _replay(conn: AsyncConnection, job_id: uuid.UUID, caller: Caller, fingerprint: str, response: Response, signer: SignerDep) -> JobOut:
+    job = await jobs_repo.get_job_view(conn, job_id, caller.user_id)
+    if job is None or job.request_fingerprint != fingerprint:
         raise ApiError(409, "idempotency_key_reused", "this Idempotency-Key was used for a different request")
     response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"{router.prefix}/{job.id}"
-    return await present(session, job, signer)
+    return job_out(job, signer)
 
 
 async def _rate_limit(request: Request, caller: Caller, access: Access, cost: float):
@@ -212,9 +214,10 @@ async def cancel_job(job_id: str, caller: WriteCaller, session: SessionDep, sign
         canceled = await session.run_sync(lambda s: job_events.cancel(s, parsed, caller.user_id, now))
     if canceled is not None:
         await request.app.state.notifier.publish(parsed)
-    job = await jobs_repo.get_job_for_user(session, parsed, caller.user_id)
+    async with request.app.state.read_engine.connect() as conn:
+        job = await jobs_repo.get_job_view(conn, parsed, caller.user_id)
     if job is None:
         raise ApiError(404, "not_found", "no such job")
     if canceled is None:
         raise ApiError(409, "job_finished", f"the job already {job.status}")
-    return await present(session, job, signer)
+    return job_out(job, signer)
