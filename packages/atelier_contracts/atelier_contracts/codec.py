@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -59,4 +58,4 @@ def decode(body: bytes | str) -> Envelope:
     if not isinstance(raw, dict):
         raise ContractError("envelope must be a JSON object")
     validate(raw)
-    return replace(Envelope.from_dict(raw), validated=True)
+    return Envelope.from_dict(raw).mark_validated()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,9 +25,14 @@ class Envelope:
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     occurred_at: str = field(default_factory=_now_iso)
     correlation_id: str | None = None
-    # Set by make_envelope and decode once the schemas passed, so encoding the same
-    # envelope again skips a second validation (the largest cost of a progress event).
-    validated: bool = field(default=False, compare=False, repr=False)
+    # Set by make_envelope and decode once the schemas passed (mark_validated), so encoding
+    # the same envelope again skips a second validation (the largest cost of a progress
+    # event). Not an init field: a copy made with dataclasses.replace starts unvalidated.
+    validated: bool = field(default=False, init=False, compare=False, repr=False)
+
+    def mark_validated(self) -> "Envelope":
+        object.__setattr__(self, "validated", True)
+        return self
 
     @property
     def routing_key(self) -> str:
@@ -74,4 +79,4 @@ def make_envelope(
         **({"id": message_id} if message_id else {}),
     )
     validate(env.to_dict())
-    return replace(env, validated=True)
+    return env.mark_validated()

@@ -68,3 +68,18 @@ def test_make_envelope_validates_at_the_source():
     )
     assert env.routing_key == "inference.job.progress.v1"
     assert decode(encode(env)).correlation_id == "c1"
+
+
+def test_validated_once_and_copies_start_over():
+    """make_envelope and decode validate, so encode need not; a copy with other data must."""
+    from dataclasses import replace
+
+    env = make_envelope(
+        "inference.job.progress", 1,
+        {"job_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "step": 1, "total_steps": 2}, producer="inference",
+    )
+    assert env.validated and decode(encode(env)).validated
+    forged = replace(env, data={"job_id": "x", "step": -1, "total_steps": 0})
+    assert not forged.validated
+    with pytest.raises(ContractError):
+        encode(forged)
