@@ -9,7 +9,7 @@ from atelier_messaging.logs import configure_logging
 from atelier_storage import FilesystemStorage, storage_from_env
 
 from .config import load_settings
-from .pipeline import ModelLoadError, load_pipeline
+from .pipeline import ModelLoadError, limit_cpu_threads, load_pipeline
 from .worker import Worker, holder_for
 
 log = logging.getLogger("atelier.inference")
@@ -22,6 +22,9 @@ def main() -> int:
     except (RuntimeError, ValueError) as exc:
         log.error("%s", exc)
         return 2
+    threads = limit_cpu_threads(settings.device, settings.cpu_threads)
+    if threads is not None:
+        log.info("the model runs on the CPU with %d threads (ATELIER_CPU_THREADS)", threads)
     loaded = None
     if settings.preload_model:
         started = time.perf_counter()

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     model: str = "var/models/tiny-sd"
     device: str | None = None  # "cuda", "cpu", "cuda:1"; default: CUDA when available
     torch_compile: bool = False
+    # Threads torch may use on the CPU. Default: every core but one, so that on a machine the
+    # model shares with the platform (make up) the API, broker and database keep a core and
+    # their latency does not wait behind the model. Irrelevant on CUDA.
+    cpu_threads: int | None = Field(default=None, ge=1, le=1024)
     torch_compile_cache_dir: str = "var/cache/torch-compile"
     max_job_attempts: int = Field(default=3, ge=1, le=100)
     # Images (sum of n) one pipeline call may make; also the prefetch, so the worker sees a backlog.

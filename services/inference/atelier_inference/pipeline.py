@@ -51,6 +51,27 @@ def select_runtime(requested: str | None, cuda_available: bool) -> tuple[str, st
     return device, ("float16" if device.startswith("cuda") else "float32")
 
 
+def cpu_threads_for(requested: int | None, cores: int) -> int:
+    """What the worker gives torch on the CPU: as asked, else every core but one."""
+    return requested if requested else max(1, cores - 1)
+
+
+def limit_cpu_threads(requested_device: str | None, requested_threads: int | None) -> int | None:
+    """Sets torch's intra-op threads when the model will run on the CPU; returns the number
+    (None on CUDA, or when the device is invalid: loading reports that)."""
+    import torch
+
+    try:
+        device, _ = select_runtime(requested_device, torch.cuda.is_available())
+    except ModelLoadError:
+        return None
+    if device != "cpu":
+        return None
+    threads = cpu_threads_for(requested_threads, os.cpu_count() or 1)
+    torch.set_num_threads(threads)
+    return threads
+
+
 def pick_device(requested: str | None = None) -> tuple[str, Any]:
     import torch
 

@@ -51,3 +51,12 @@ def test_unknown_env_is_refused(monkeypatch):
                                                ({"x-atelier-attempts": 0}, 1)])
 def test_attempt_header_parsing(headers, expected):
     assert attempts_of(headers) == expected
+
+
+def test_cpu_threads_leave_the_platform_a_core():
+    from atelier_inference.pipeline import cpu_threads_for
+
+    assert cpu_threads_for(None, 2) == 1
+    assert cpu_threads_for(None, 1) == 1
+    assert cpu_threads_for(None, 16) == 15
+    assert cpu_threads_for(4, 2) == 4
