@@ -35,7 +35,9 @@ def make_async_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSess
 
 
 def make_sync_engine(settings: Settings) -> Engine:
-    return create_engine(settings.database_url, pool_size=2, max_overflow=2, pool_pre_ping=True, connect_args=_connect_args())
+    # No pre-ping either (see above): a statement on a dead connection fails, the consumer
+    # retries that message, and the pool has reconnected by then.
+    return create_engine(settings.database_url, pool_size=2, max_overflow=2, connect_args=_connect_args())
 
 
 def make_sync_sessionmaker(engine: Engine) -> sessionmaker[Session]:
