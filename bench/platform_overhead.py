@@ -123,7 +123,7 @@ async def poll(client: httpx.AsyncClient, job_id: str, headers: dict, every_s: f
 async def one_client(client, headers, args, results) -> None:
     body = {"kind": "txt2img", "prompt": "a lighthouse at dusk", "width": args.size, "height": args.size,
             "steps": args.steps}
-    for _ in range(args.jobs):
+    for index in range(args.jobs):
         while True:
             started = time.perf_counter()
             response = await client.post("/api/v1/jobs", json=body, headers=headers)
@@ -139,6 +139,8 @@ async def one_client(client, headers, args, results) -> None:
             results["refused"].append(f"{response.status_code} {response.text[:200]}")
             return
         results["accepted_ms"].append(elapsed_ms)
+        if index > 0:
+            results["later_accepted_ms"].append(elapsed_ms)
         job_id = response.json()["id"]
         watched = None if results["polling"] else await watch_stream(client, job_id, headers)
         if watched is None:
@@ -176,7 +178,7 @@ async def main(args) -> None:
     limits = httpx.Limits(max_connections=args.clients * 2 + 10, max_keepalive_connections=args.clients * 2)
     async with httpx.AsyncClient(base_url=args.base_url, timeout=30, limits=limits, trust_env=False) as client:
         headers = await credentials(client, args)
-        results = {"accepted_ms": [], "notified_ms": [], "throttled": 0, "refused": [], "statuses": {},
+        results = {"accepted_ms": [], "later_accepted_ms": [], "notified_ms": [], "throttled": 0, "refused": [], "statuses": {},
                    "polling": False}
         if args.signup:
             # Set up before measuring, a few at a time: password hashing is slow on purpose.
@@ -202,7 +204,11 @@ async def main(args) -> None:
           f"client learned by {'polling every %d ms' % args.poll_ms if results['polling'] else 'the event stream'}")
     if results["refused"]:
         print(f"{len(results['refused'])} submissions refused, e.g. {results['refused'][0]}")
-    for name, values in (("submit -> accepted", accepted), ("finished -> client notified", notified)):
+    # Every client's first submission lands in the same instant (all 50 start together); the
+    # rest arrive as jobs finish. Both are shown; the targets apply to all of them.
+    later = results["later_accepted_ms"]
+    for name, values in (("submit -> accepted", accepted), ("  of which not a first job", later),
+                         ("finished -> client notified", notified)):
         if values:
             print(f"{name:28}: n={len(values):4d}  p50 {pct(values, .5):7.1f} ms  p99 {pct(values, .99):7.1f} ms  "
                   f"mean {statistics.mean(values):7.1f} ms   (target p50 <= 10, p99 <= 30)")
