@@ -3,6 +3,7 @@ stored as PNG under uploads/<job_id>/, and named in the job's params."""
 import base64
 import io
 import uuid
+from pathlib import Path
 from datetime import datetime, timezone
 
 import pytest
@@ -75,3 +76,15 @@ async def test_a_gif_disguised_as_png_is_refused(client, make_token):
     value = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
     response = await client.post("/api/v1/jobs", json={"kind": "img2img", "prompt": "p", "init_image": value}, headers=auth(make_token()))
     assert response.status_code == 422 and "PNG, JPEG or WebP" in response.json()["error"]["message"]
+
+
+async def test_a_refused_submission_leaves_no_upload_behind(client, make_token, settings):
+    token = make_token()  # free: one job at a time
+    assert (await client.post("/api/v1/jobs", json={"kind": "txt2img", "prompt": "p"}, headers=auth(token))).status_code == 202
+    uploads = Path(settings.atelier_storage_dir) / "uploads"
+    before = sorted(uploads.rglob("*")) if uploads.exists() else []
+    body = {"kind": "inpaint", "prompt": "p", "init_image": data_url(), "mask": data_url("WEBP")}
+    response = await client.post("/api/v1/jobs", json=body, headers=auth(token))
+    assert response.status_code == 429 and response.json()["error"]["code"] == "concurrency_limit", response.text
+    after = sorted(path for path in uploads.rglob("*") if path.is_file()) if uploads.exists() else []
+    assert after == [path for path in before if path.is_file()]

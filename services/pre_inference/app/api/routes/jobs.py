@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Annotated
@@ -26,11 +27,13 @@ from app.api.errors import ApiError
 from app.api.metrics import JOBS_SUBMITTED
 from app.api.presenters import job_out, parse_id
 from app.api.schemas import ErrorOut, JobOut, JobRequest
+from app.config import Settings
 from app.domain import events, policy
 from app.domain import jobs as rules
 from app.domain.lifecycle import QUEUED
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+log = logging.getLogger("pre_inference.jobs")
 
 _ERRORS = {
     400: {"model": ErrorOut, "description": "malformed JSON"},
@@ -58,7 +61,11 @@ def _too_many(code: str, message: str, retry_after: int, headers: dict[str, str]
     return ApiError(429, code, message, retry_after=retry_after, headers={**(headers or {}), "Retry-After": str(retry_after)})
 
 
-async def _image_keys(request: Request, body: JobRequest, caller: Caller, access: Access, conn: AsyncConnection, job_id: uuid.UUID) -> tuple[str | None, str | None]:
+async def _image_keys(
+    request: Request, body: JobRequest, caller: Caller, access: Access, conn: AsyncConnection, job_id: uuid.UUID,
+    stored: list[str],
+) -> tuple[str | None, str | None]:
+    """Storage keys of the init image and mask; what it uploads is appended to ``stored``."""
     settings = request.app.state.settings
     storage = request.app.state.storage
     keys: list[str | None] = []
@@ -78,7 +85,9 @@ async def _image_keys(request: Request, body: JobRequest, caller: Caller, access
                 uploads.normalise, field, source.data, max_width=access.limits.max_width,
                 max_height=access.limits.max_height, mask=field == "mask",
             )
-            keys.append(await run_in_threadpool(uploads.store_upload, storage, job_id, "init" if field == "init_image" else "mask", png, caller.user_id))
+            key = await run_in_threadpool(uploads.store_upload, storage, job_id, "init" if field == "init_image" else "mask", png, caller.user_id)
+            stored.append(key)
+            keys.append(key)
         except uploads.UploadError as exc:
             status_code = 413 if exc.code == "payload_too_large" else 422
             raise ApiError(status_code, exc.code, f"{field} {exc.message}", fields={field: [exc.message]}) from exc
@@ -103,13 +112,35 @@ async def submit_job(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     request_id: Annotated[str | None, Header(alias="X-Request-ID", include_in_schema=False)] = None,
 ) -> JobOut:
-    tier_policy: policy.TierPolicy = request.app.state.tier_policy
     try:
         key = rules.check_idempotency_key(idempotency_key)
         params = rules.build_params(body.model_dump())
     except rules.JobRuleError as exc:
         raise _rule_error(exc) from exc
     fingerprint = _fingerprint(body)
+    stored: list[str] = []
+    try:
+        return await _admit(request, caller, body, response, settings, signer, params, key, fingerprint, request_id, stored)
+    except BaseException:
+        # Refused or failed after its images were uploaded: nothing will ever read them.
+        if stored:
+            await run_in_threadpool(_discard, request.app.state.storage, stored)
+        raise
+
+
+def _discard(storage, keys: list[str]) -> None:
+    for key in keys:
+        try:
+            storage.delete(key)
+        except Exception:  # noqa: BLE001 - best effort; the refusal is what the caller must see
+            log.warning("could not delete the orphaned upload %s", key, exc_info=True)
+
+
+async def _admit(
+    request: Request, caller: Caller, body: JobRequest, response: Response, settings: Settings, signer: SignerDep,
+    params: rules.JobParams, key: str | None, fingerprint: str, request_id: str | None, stored: list[str],
+) -> JobOut:
+    tier_policy: policy.TierPolicy = request.app.state.tier_policy
     # One transaction, the caller's account locked from its first statement: any error
     # below rolls back everything, including an account row made just now.
     async with request.app.state.engine.begin() as conn:
@@ -132,7 +163,7 @@ async def submit_job(
             response.headers[name] = value
 
         job_id = uuid.uuid4()
-        init_key, mask_key = await _image_keys(request, body, caller, access, conn, job_id)
+        init_key, mask_key = await _image_keys(request, body, caller, access, conn, job_id, stored)
         params = rules.JobParams(**{**params.to_dict(), "init_image_key": init_key, "mask_key": mask_key})
         now = datetime.now(timezone.utc)
         active, starving = await admitting.live(access.limits.priority, now - timedelta(seconds=settings.pre_inference_starvation_after_s))
@@ -162,6 +193,7 @@ async def submit_job(
             deadline_at=deadline_at, created_at=now, cost=cost,
         )
         queue_position = await admitting.insert(new_job, reservation, envelopes)
+    stored.clear()  # committed: the job owns its uploads now
     JOBS_SUBMITTED.labels(tier=access.tier).inc()
     response.headers["Location"] = f"{router.prefix}/{job_id}"
     return job_out(jobs_repo.JobView(
