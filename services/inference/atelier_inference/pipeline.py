@@ -62,7 +62,7 @@ def limit_cpu_threads(requested_device: str | None, requested_threads: int | Non
     import torch
 
     try:
-        device, _ = select_runtime(requested_device, torch.cuda.is_available())
+        device, _ = pick_device(requested_device)
     except ModelLoadError:
         return None
     if device != "cpu":

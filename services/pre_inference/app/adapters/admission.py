@@ -23,7 +23,7 @@ from atelier_messaging.schema import insert_outbox_rows_sql, outbox_row, outbox_
 from sqlalchemy import and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.adapters.jobs_repo import QUEUE_POSITION_SQL, NewJob
+from app.adapters.jobs_repo import QUEUE_POSITION_SQL, JobView, NewJob
 from app.adapters.models import Account, ApiKey, Job
 from app.domain.lifecycle import QUEUED, RUNNING
 from app.domain.policy import TierLimits
@@ -132,6 +132,16 @@ _JOB_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """What a job takes from the caller's account, and the account's allowance after it."""
+
+    from_allowance: int
+    from_credits: int
+    day: date
+    allowance_used: int
+
+
 @dataclass
 class Admission:
     """An open admission: the caller's account is locked until the transaction ends."""
@@ -139,11 +149,12 @@ class Admission:
     conn: AsyncConnection
     user_id: uuid.UUID
     api_key_id: str | None
-    projection: Projection
+    account: AccountState
+    api_key: KeyState | None
 
     @property
-    def account(self) -> AccountState:
-        return self.projection.account  # type: ignore[return-value]
+    def projection(self) -> Projection:
+        return Projection(self.account, self.api_key)
 
     async def live(self, tier_priority: int, starving_cutoff: datetime) -> tuple[int, int | None]:
         """(live jobs the caller's cap counts, the highest lower priority that has waited
@@ -153,40 +164,41 @@ class Admission:
         })).one()
         return row.active, row.starving
 
-    def reserve(self, images: int, limits: TierLimits, active: int, now: datetime) -> tuple[int, int]:
-        """Refuses over the concurrency cap or the quota; else (from_allowance, from_credits)."""
+    def reserve(self, images: int, limits: TierLimits, active: int, now: datetime) -> Reservation:
+        """Refuses over the concurrency cap or the quota; else what the job takes."""
         if active >= limits.concurrency:
             raise Refused(429, "concurrency_limit", f"you have {active} jobs queued or running; your limit is {limits.concurrency}", retry_after_s=5)
         account = self.account
-        from_allowance, from_credits = split_charge(account, images, limits.images_per_day, now.date())
+        today = now.astimezone(timezone.utc).date()
+        from_allowance, from_credits = split_charge(account, images, limits.images_per_day, today)
         if from_credits > account.credits:
             raise Refused(
                 429, "quota_exceeded",
                 f"your daily allowance of {limits.images_per_day} images is used up and you have {account.credits} credits",
                 retry_after_s=seconds_to_midnight(now),
             )
-        return from_allowance, from_credits
+        used = account.allowance_used if account.allowance_day == today else 0
+        return Reservation(from_allowance, from_credits, today, used + from_allowance)
 
-    async def insert(self, new_job: NewJob, reservation: tuple[int, int], envelopes: list[Envelope]) -> int:
-        """Writes the reservation, the job and its messages; returns its queue position.
-        ``envelopes``: inference.job.requested first (it carries the job's priority)."""
-        from_allowance, from_credits = reservation
-        today = new_job.created_at.astimezone(timezone.utc).date()
-        used = self.account.allowance_used if self.account.allowance_day == today else 0
-        values = {
-            **new_job.__dict__, "status": QUEUED, "progress": 0.0, "updated_at": new_job.created_at,
-            "params": json.dumps(new_job.params), "reserved_allowance": from_allowance,
-            "reserved_credits": from_credits, "reservation_day": today,
-        }
+    async def insert(self, new_job: NewJob, reservation: Reservation, envelopes: list[Envelope]) -> JobView:
+        """Writes the reservation, the job and its messages; returns the job as the API
+        shows it. ``envelopes``: inference.job.requested first (it carries the priority)."""
         requested, *others = envelopes
         rows = [outbox_row(requested, priority=new_job.priority)] + [outbox_row(e) for e in others]
         params = {
-            **values, **outbox_rows_params(rows), "today": today, "allowance_used": used + from_allowance,
-            "from_credits": from_credits,
+            **new_job.__dict__, "status": QUEUED, "progress": 0.0, "updated_at": new_job.created_at,
+            "params": json.dumps(new_job.params), "reserved_allowance": reservation.from_allowance,
+            "reserved_credits": reservation.from_credits, "reservation_day": reservation.day,
+            "allowance_used": reservation.allowance_used, **outbox_rows_params(rows),
         }
         # A unique violation (the same Idempotency-Key) cannot happen under the lock; if it
         # did, the whole statement fails and nothing of it is written.
-        return (await self.conn.execute(_insert_statement(len(rows)), params)).scalar_one()
+        queue_position = (await self.conn.execute(_insert_statement(len(rows)), params)).scalar_one()
+        return JobView(
+            id=new_job.id, status=QUEUED, step=None, total_steps=None, progress=0.0, error_code=None,
+            error_message=None, params=new_job.params, created_at=new_job.created_at, started_at=None,
+            finished_at=None, request_fingerprint=new_job.request_fingerprint, queue_position=queue_position,
+        )
 
 
 @lru_cache(maxsize=8)
@@ -195,8 +207,8 @@ def _insert_statement(messages: int) -> Any:
     position = QUEUE_POSITION_SQL.format(priority=":priority", created_at=":created_at")
     return text(f"""
         WITH reservation AS (
-            UPDATE accounts SET allowance_day = :today, allowance_used = :allowance_used,
-                                credits = credits - :from_credits, updated_at = now()
+            UPDATE accounts SET allowance_day = :reservation_day, allowance_used = :allowance_used,
+                                credits = credits - :reserved_credits, updated_at = now()
             WHERE user_id = :user_id
         ), job AS (
             INSERT INTO jobs ({", ".join(_JOB_COLUMNS)}) VALUES ({job_values})
@@ -216,7 +228,7 @@ async def begin(conn: AsyncConnection, user_id: uuid.UUID, api_key_id: str | Non
         allowance_day=row.allowance_day, allowance_used=row.allowance_used,
     )
     key = KeyState(tier=row.key_tier, limits=row.key_limits, revoked=bool(row.key_revoked)) if row.key_known else None
-    return Admission(conn, user_id, api_key_id, Projection(account, key))
+    return Admission(conn, user_id, api_key_id, account, key)
 
 
 _BY_KEY = text("SELECT id FROM jobs WHERE user_id = :user_id AND idempotency_key = :key")

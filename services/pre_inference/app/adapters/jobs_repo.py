@@ -100,7 +100,7 @@ def _view(row: Any) -> JobView:
     return JobView(**values, images=images)
 
 
-async def get_job_view(conn: AsyncConnection | AsyncSession, job_id: uuid.UUID, user_id: uuid.UUID) -> JobView | None:
+async def get_job_view(conn: AsyncConnection, job_id: uuid.UUID, user_id: uuid.UUID) -> JobView | None:
     row = (await conn.execute(_ONE, {"job_id": job_id, "user_id": user_id})).first()
     return _view(row) if row is not None else None
 

@@ -30,7 +30,6 @@ from app.api.schemas import ErrorOut, JobOut, JobRequest
 from app.config import Settings
 from app.domain import events, policy
 from app.domain import jobs as rules
-from app.domain.lifecycle import QUEUED
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 log = logging.getLogger("pre_inference.jobs")
@@ -192,15 +191,11 @@ async def _admit(
             params=params.to_dict(), priority=priority, idempotency_key=key, request_fingerprint=fingerprint,
             deadline_at=deadline_at, created_at=now, cost=cost,
         )
-        queue_position = await admitting.insert(new_job, reservation, envelopes)
+        job = await admitting.insert(new_job, reservation, envelopes)
     stored.clear()  # committed: the job owns its uploads now
     JOBS_SUBMITTED.labels(tier=access.tier).inc()
-    response.headers["Location"] = f"{router.prefix}/{job_id}"
-    return job_out(jobs_repo.JobView(
-        id=job_id, status=QUEUED, step=None, total_steps=None, progress=0.0, error_code=None, error_message=None,
-        params=new_job.params, created_at=now, started_at=None, finished_at=None, request_fingerprint=fingerprint,
-        queue_position=queue_position,
-    ), signer)
+    response.headers["Location"] = f"{router.prefix}/{job.id}"
+    return job_out(job, signer)
 
 
 async def _replay(conn: AsyncConnection, job_id: uuid.UUID, caller: Caller, fingerprint: str, response: Response, signer: SignerDep) -> JobOut:
