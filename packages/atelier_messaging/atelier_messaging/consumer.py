@@ -1,8 +1,14 @@
 """Consumers: inbox de-duplication, bounded retries with backoff, dead-lettering.
 
-Each message is handled in one database transaction together with its inbox row, and
+Each message is handled in a database transaction together with its inbox row, and
 acknowledged only after that transaction commits: a crash before the ack redelivers the
 message, and the inbox row makes the second delivery a no-op.
+
+Messages that have already arrived when one is taken are handled together, in one
+transaction (up to ``batch_size``): a burst (a batch of jobs finishing) then costs one
+commit and one round of after-commit notices instead of one per message. If anything in
+such a run fails, its transaction rolls back whole and each message is handled again on
+its own, so one bad message cannot take the others' effects with it or share their fate.
 
 Failures:
 - the body breaks its contract, no handler is registered, or the handler raises
@@ -55,6 +61,7 @@ class Consumer:
         max_attempts: int = 5,
         retry_base_delay_ms: int = 500,
         prefetch: int = 16,
+        batch_size: int = 16,
     ):
         self.queue = queue
         self.handlers = handlers
@@ -63,28 +70,66 @@ class Consumer:
         self.max_attempts = max_attempts
         self.retry_base_delay_ms = retry_base_delay_ms
         self.prefetch = prefetch
+        self.batch_size = max(1, min(batch_size, prefetch))
         self.stopping = threading.Event()
 
-    # -- handling one message -------------------------------------------------------
-    def handle(self, channel: Any, method: Any, properties: pika.BasicProperties, body: bytes) -> None:
+    # -- handling messages -----------------------------------------------------------
+    def _accept(self, channel: Any, method: Any, body: bytes) -> tuple[Envelope, Handler] | None:
+        """The message and its handler; None when it was dead-lettered (broken or unhandled)."""
         try:
             envelope = decode(body)
         except ContractError as exc:
             log.error("dead-lettering a message that breaks its contract: %s", exc)
             channel.basic_reject(method.delivery_tag, requeue=False)
-            return
+            return None
         handler = self.handlers.get(envelope.routing_key)
-        extra = {"message_id": envelope.id, "correlation_id": envelope.correlation_id}
         if handler is None:
-            log.error("no handler for %s on %s; dead-lettering", envelope.routing_key, self.queue, extra=extra)
+            log.error("no handler for %s on %s; dead-lettering", envelope.routing_key, self.queue,
+                      extra={"message_id": envelope.id, "correlation_id": envelope.correlation_id})
             channel.basic_reject(method.delivery_tag, requeue=False)
+            return None
+        return envelope, handler
+
+    def _apply(self, tx: Any, envelope: Envelope, handler: Handler) -> None:
+        if self.unit_of_work.claim(tx, envelope.id, self.name):
+            handler(envelope, tx)
+        else:
+            log.info("duplicate %s ignored", envelope.routing_key,
+                     extra={"message_id": envelope.id, "correlation_id": envelope.correlation_id})
+
+    def handle_batch(self, channel: Any, deliveries: list[tuple[Any, pika.BasicProperties, bytes]]) -> None:
+        """Several delivered messages in one transaction; on any failure, one by one."""
+        if len(deliveries) == 1:
+            self.handle(channel, *deliveries[0])
             return
+        accepted = []
+        for method, properties, body in deliveries:
+            found = self._accept(channel, method, body)
+            if found is not None:
+                accepted.append((method, properties, body, *found))
         try:
             with self.unit_of_work.begin() as tx:
-                if self.unit_of_work.claim(tx, envelope.id, self.name):
-                    handler(envelope, tx)
-                else:
-                    log.info("duplicate %s ignored", envelope.routing_key, extra=extra)
+                for _method, _properties, _body, envelope, handler in accepted:
+                    self._apply(tx, envelope, handler)
+        except Exception as exc:  # noqa: BLE001 - sorted out message by message below
+            log.info("a run of %d messages failed (%r); handling them one by one", len(accepted), exc)
+            for accepted_one in accepted:
+                self._handle_one(channel, *accepted_one)
+            return
+        for method, _properties, _body, _envelope, _handler in accepted:
+            channel.basic_ack(method.delivery_tag)
+
+    def handle(self, channel: Any, method: Any, properties: pika.BasicProperties, body: bytes) -> None:
+        found = self._accept(channel, method, body)
+        if found is not None:
+            self._handle_one(channel, method, properties, body, *found)
+
+    def _handle_one(self, channel: Any, method: Any, properties: pika.BasicProperties, body: bytes,
+                    envelope: Envelope, handler: Handler) -> None:
+        extra = {"message_id": envelope.id, "correlation_id": envelope.correlation_id}
+        try:
+            with self.unit_of_work.begin() as tx:
+                self._apply(tx, envelope, handler)
         except PermanentError as exc:
             log.error("permanent failure on %s: %s; dead-lettering", envelope.routing_key, exc, extra=extra)
             channel.basic_reject(method.delivery_tag, requeue=False)
@@ -135,11 +180,12 @@ class Consumer:
                 connection, channel = self._open(amqp_url)
                 log.info("consuming %s", self.queue)
                 backoff = 0.5
-                for method, properties, body in channel.consume(self.queue, inactivity_timeout=1.0):
+                messages = channel.consume(self.queue, inactivity_timeout=1.0)
+                for method, properties, body in messages:
                     if self.stopping.is_set():
                         break
                     if method is not None:
-                        self.handle(channel, method, properties, body)
+                        self.handle_batch(channel, self._with_waiting(channel, messages, (method, properties, body)))
                 channel.cancel()
             except (pika.exceptions.AMQPError, OSError) as exc:
                 log.warning("broker connection lost (%r); reconnecting in %.1fs", exc, backoff)
@@ -152,17 +198,28 @@ class Consumer:
                     except (pika.exceptions.AMQPError, OSError):
                         pass
 
+    def _with_waiting(self, channel: Any, messages: Any, first: tuple) -> list[tuple]:
+        """``first`` and the messages already here behind it (none is waited for)."""
+        batch = [first]
+        if self.batch_size > 1:
+            channel.connection.process_data_events(time_limit=0)
+            while len(batch) < self.batch_size and channel.get_waiting_message_count():
+                batch.append(next(messages))
+        return batch
+
     def drain(self, amqp_url: str, *, idle_s: float = 1.0, timeout_s: float = 30.0) -> int:
         """Handle messages until none arrives for ``idle_s`` (tests and one-off jobs)."""
         handled = 0
         connection, channel = self._open(amqp_url)
         deadline = time.monotonic() + timeout_s
         try:
-            for method, properties, body in channel.consume(self.queue, inactivity_timeout=idle_s):
+            messages = channel.consume(self.queue, inactivity_timeout=idle_s)
+            for method, properties, body in messages:
                 if method is None or time.monotonic() > deadline:
                     break
-                self.handle(channel, method, properties, body)
-                handled += 1
+                batch = self._with_waiting(channel, messages, (method, properties, body))
+                self.handle_batch(channel, batch)
+                handled += len(batch)
             channel.cancel()
         finally:
             connection.close()

@@ -115,3 +115,55 @@ def test_run_loop_stops_cleanly(clean_db, channel, amqp_url, uow):
     thread.join(timeout=5)
     assert not thread.is_alive()
     assert [note for _, note in effects(clean_db)] == ["live@example.com"]
+
+
+class CountingUnitOfWork:
+    """The real unit of work, counting its transactions."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.transactions = 0
+
+    def begin(self):
+        self.transactions += 1
+        return self.inner.begin()
+
+    def claim(self, tx, message_id, consumer):
+        return self.inner.claim(tx, message_id, consumer)
+
+
+def test_messages_already_here_are_handled_in_one_transaction(clean_db, channel, amqp_url, uow):
+    counting = CountingUnitOfWork(uow)
+    envelopes = [registered(email=f"run-{i:02d}@example.com") for i in range(10)]
+    publisher = Publisher(amqp_url)
+    for env in envelopes:
+        publisher.publish(env)
+    publisher.publish(envelopes[3])  # a duplicate inside the same run
+    publisher.close()
+    handled = make_consumer(counting, record_effect).drain(amqp_url)
+    assert handled == 11
+    assert effects(clean_db) == [(env.id, f"run-{i:02d}@example.com") for i, env in enumerate(envelopes)]
+    # All eleven were queued before the consumer started, so they arrive together.
+    assert counting.transactions < 11
+    assert channel.queue_declare("payments.events", passive=True).method.message_count == 0
+
+
+def test_one_failing_message_in_a_run_leaves_the_others_applied(clean_db, channel, amqp_url, uow):
+    counting = CountingUnitOfWork(uow)
+
+    def picky(envelope, session):
+        record_effect(envelope, session)
+        if envelope.data["email"] == "poison@example.com":
+            raise PermanentError("cannot ever apply this one")
+
+    good = [registered(email=f"good-{i}@example.com") for i in range(4)]
+    publisher = Publisher(amqp_url)
+    for env in good[:2] + [registered(email="poison@example.com")] + good[2:]:
+        publisher.publish(env)
+    publisher.close()
+    make_consumer(counting, picky).drain(amqp_url)
+    # The run rolled back whole, then each message was handled on its own.
+    assert effects(clean_db) == [(env.id, f"good-{i}@example.com") for i, env in enumerate(good)]
+    dead = get_all(channel, "payments.events.dead", expect=1)
+    assert [json.loads(body)["data"]["email"] for _, body in dead] == ["poison@example.com"]
+    assert counting.transactions >= 6

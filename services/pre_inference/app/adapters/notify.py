@@ -29,12 +29,15 @@ class SyncNotifier:
         self._prefix = prefix
 
     def publish(self, job_ids: set[uuid.UUID]) -> None:
+        # One round trip for all the jobs a transaction changed (the consumer commits runs of events).
+        pipeline = self._client.pipeline(transaction=False)
         for job_id in job_ids:
-            try:
-                self._client.publish(channel_for(self._prefix, job_id), "changed")
-            except redis.RedisError as exc:
-                # Best effort by design: the state is committed; streams catch up on their next read.
-                log.warning("could not publish a change of job %s: %r", job_id, exc)
+            pipeline.publish(channel_for(self._prefix, job_id), "changed")
+        try:
+            pipeline.execute()
+        except redis.RedisError as exc:
+            # Best effort by design: the state is committed; streams catch up on their next read.
+            log.warning("could not publish a change of %d jobs: %r", len(job_ids), exc)
 
     def close(self) -> None:
         self._client.close()

@@ -43,7 +43,9 @@ class Caller:
         return limits if isinstance(limits, dict) else None
 
 
-def get_settings(request: Request) -> Settings:
+# The trivial dependencies are `async def` on purpose: FastAPI runs a plain `def` one in
+# its thread pool, and under load each such hop waits for the GIL behind the event loop.
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -58,7 +60,7 @@ async def get_read_connection(request: Request) -> AsyncIterator[AsyncConnection
         yield conn
 
 
-def get_signer(request: Request) -> ImageUrlSigner:
+async def get_signer(request: Request) -> ImageUrlSigner:
     return request.app.state.signer
 
 
