@@ -6,8 +6,14 @@ be accepted, and how long after a job finished the client learns of it.
     .venv/bin/python bench/platform_overhead.py --email me@example.com --password '...'
     .venv/bin/python bench/platform_overhead.py --signup --mail-dir var/mail   # fresh verified accounts
 
-50 concurrent clients each submit --jobs small jobs. "accepted" is POST /api/v1/jobs until its
-202. "notified" is the moment the client reads the terminal state from the job's event stream
+50 concurrent clients each submit --jobs small jobs, one after the other; with --think-ms
+each client pauses between its jobs (exponentially distributed, that mean) like a person
+at the form, which sets the offered load below what the machine can take. Without it the
+loop is closed: every client resubmits the instant it hears back, so the run is as fast as
+the machine allows and every process competes for its cores the whole time. The run prints
+how busy the machine's CPUs were, because on a shared machine that decides the tail.
+
+"accepted" is POST /api/v1/jobs until its 202. "notified" is the moment the client reads the terminal state from the job's event stream
 (GET /api/v1/jobs/{id}/events; polling every --poll-ms where the stream is not available) minus
 the job's own finished_at: both clocks are this machine's when the platform runs here.
 The account needs limits that allow the load (a partner API key, or a pro account); 429 answers
@@ -19,6 +25,8 @@ import argparse
 import asyncio
 import email
 import json
+import os
+import random
 import statistics
 import time
 import uuid
@@ -120,10 +128,24 @@ async def poll(client: httpx.AsyncClient, job_id: str, headers: dict, every_s: f
         await asyncio.sleep(every_s)
 
 
+def cpu_ticks() -> tuple[int, int] | None:
+    """(busy, total) jiffies of all CPUs since boot, where /proc/stat exists."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except OSError:
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 async def one_client(client, headers, args, results) -> None:
     body = {"kind": "txt2img", "prompt": "a lighthouse at dusk", "width": args.size, "height": args.size,
             "steps": args.steps}
     for index in range(args.jobs):
+        if args.think_ms:
+            # Also before the first job, so the clients do not all start in the same instant.
+            await asyncio.sleep(random.expovariate(1000 / args.think_ms))
         while True:
             started = time.perf_counter()
             response = await client.post("/api/v1/jobs", json=body, headers=headers)
@@ -193,15 +215,22 @@ async def main(args) -> None:
         else:
             per_client = [headers] * args.clients
         before = await gateway_timings(client)
+        ticks_before = cpu_ticks()
         started = time.monotonic()
         await asyncio.wait_for(asyncio.gather(*(one_client(client, h, args, results) for h in per_client)),
                                args.max_seconds)
         wall = time.monotonic() - started
+        ticks_after = cpu_ticks()
         after = await gateway_timings(client)
     accepted, notified = results["accepted_ms"], results["notified_ms"]
     print(f"{args.clients} clients x {args.jobs} jobs against {args.base_url} in {wall:.1f} s; "
           f"outcomes {results['statuses']}; 429s waited out: {results['throttled']}; "
           f"client learned by {'polling every %d ms' % args.poll_ms if results['polling'] else 'the event stream'}")
+    if ticks_before and ticks_after and ticks_after[1] > ticks_before[1]:
+        busy = (ticks_after[0] - ticks_before[0]) / (ticks_after[1] - ticks_before[1])
+        print(f"machine CPU busy {busy:.0%} of {os.cpu_count()} cores over the run (this client included); "
+              f"{len(accepted) / wall:.1f} jobs/s" + (f"; clients think {args.think_ms:.0f} ms on average between jobs"
+                                                     if args.think_ms else "; closed loop, no think time"))
     if results["refused"]:
         print(f"{len(results['refused'])} submissions refused, e.g. {results['refused'][0]}")
     # Every client's first submission lands in the same instant (all 50 start together); the
@@ -235,6 +264,8 @@ if __name__ == "__main__":
     parser.add_argument("--jobs", type=int, default=2, help="per client")
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--think-ms", type=float, default=0.0,
+                        help="mean pause of each client before each job (exponential); 0: closed loop")
     parser.add_argument("--poll-ms", type=int, default=50)
     parser.add_argument("--max-seconds", type=float, default=600)
     arguments = parser.parse_args()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Iterator
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession

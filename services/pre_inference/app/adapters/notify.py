@@ -7,6 +7,7 @@ keepalive re-read), it never shows a state that was not committed.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 
@@ -15,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.adapters.job_events import NOTIFY_KEY
+from app.adapters.ratelimit import REDIS_TIMEOUT_S
 
 log = logging.getLogger("pre_inference.notify")
 
@@ -64,8 +66,9 @@ class AsyncNotifier:
 
     async def publish(self, job_id: uuid.UUID) -> None:
         try:
-            await self.client.publish(channel_for(self.prefix, job_id), "changed")
-        except redis.RedisError as exc:
+            async with asyncio.timeout(REDIS_TIMEOUT_S):
+                await self.client.publish(channel_for(self.prefix, job_id), "changed")
+        except (redis.RedisError, TimeoutError) as exc:
             log.warning("could not publish a change of job %s: %r", job_id, exc)
 
     def pubsub(self):

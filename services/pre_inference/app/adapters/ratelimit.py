@@ -7,6 +7,7 @@ stored value is the "theoretical arrival time" (TAT) per key, in ms.
 """
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass
@@ -14,6 +15,11 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 WINDOW_MS = 60_000
+# Every Redis call of the API is bounded by this, with asyncio.timeout around the call
+# rather than the client's socket_timeout: that one wraps each socket read and write in
+# asyncio.wait_for, which on Python 3.11 is a task of its own, so every command waited for
+# extra turns of a busy event loop.
+REDIS_TIMEOUT_S = 2.0
 
 # KEYS: one per limit. ARGV: now_ms, then (limit, cost) per key.
 # Returns {allowed(0/1), retry_after_ms, then (remaining, reset_ms) per key}.
@@ -111,13 +117,15 @@ class RateLimiter:
         args: list[float | int] = [now_ms]
         for limit in limits:
             args += [limit.per_minute, cost]
-        raw = await self._script(keys=[l.key for l in limits], args=args)
+        async with asyncio.timeout(REDIS_TIMEOUT_S):
+            raw = await self._script(keys=[l.key for l in limits], args=args)
         return _decision(limits, raw)
 
     async def peek(self, limits: list[Limit], *, now_ms: int | None = None) -> Decision:
         """The current state without spending anything (for /usage)."""
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-        values = await self._client.mget([l.key for l in limits]) if limits else []
+        async with asyncio.timeout(REDIS_TIMEOUT_S):
+            values = await self._client.mget([l.key for l in limits]) if limits else []
         states = []
         for limit, value in zip(limits, values):
             tat = max(float(value or 0), now_ms)
@@ -138,5 +146,7 @@ def _decision(limits: list[Limit], raw: list[int]) -> Decision:
 
 
 def make_redis(url: str) -> aioredis.Redis:
-    # Explicit timeouts: a stalled Redis must fail a request, not hang it.
-    return aioredis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=30)
+    # A stalled Redis must fail a request, not hang it: connecting is bounded here, each
+    # call by REDIS_TIMEOUT_S where it is made (socket_timeout=None turns off the client's
+    # own per-read and per-write wait_for, whose default is 5 s).
+    return aioredis.from_url(url, socket_timeout=None, socket_connect_timeout=REDIS_TIMEOUT_S, health_check_interval=30)

@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from redis.exceptions import RedisError
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
@@ -105,6 +106,12 @@ async def _on_database_unavailable(request: Request, exc: Exception) -> JSONResp
     return error_response(503, "service_unavailable", "the job store is unavailable; try again shortly", headers={"Retry-After": "5"})
 
 
+async def _on_events_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # Redis (job change notices, rate limits) away or too slow: a bounded call gave up.
+    log.error("redis unavailable on %s: %r", request.url.path, exc)
+    return error_response(503, "service_unavailable", "live updates are unavailable; try again shortly", headers={"Retry-After": "5"})
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "internal_error", "something went wrong on our side")
@@ -117,5 +124,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _on_database_unavailable)
     app.add_exception_handler(InterfaceError, _on_database_unavailable)
     app.add_exception_handler(PoolTimeoutError, _on_database_unavailable)
+    app.add_exception_handler(RedisError, _on_events_unavailable)
+    app.add_exception_handler(TimeoutError, _on_events_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)
 

@@ -104,3 +104,21 @@ async def test_stream_needs_a_token_and_my_own_job(base_url, make_token):
         # A finished job: one snapshot, then the stream ends.
         done = await client.get(f"/api/v1/jobs/{job['id']}/events", headers={"Authorization": f"Bearer {token}"})
         assert done.text.count("event: job") == 1 and '"status":"canceled"' in done.text
+
+
+async def test_without_redis_the_stream_and_submit_answer_503(client, settings, verifier, make_token):
+    token = {"Authorization": f"Bearer {make_token(tier='pro')}"}
+    job = (await client.post("/api/v1/jobs", json=JOB, headers=token)).json()
+    # Nothing listens on port 1: every Redis call of this app fails.
+    broken = create_app(settings.model_copy(update={"atelier_redis_url": "redis://127.0.0.1:1/0"}), verifier=verifier)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=broken), base_url="http://pre-inference.test") as other:
+            stream = await other.get(f"/api/v1/jobs/{job['id']}/events", headers=token)
+            assert stream.status_code == 503 and stream.json()["error"]["code"] == "service_unavailable"
+            assert stream.headers["retry-after"] == "5"
+            submit = await other.post("/api/v1/jobs", json=JOB, headers=token)
+            assert submit.status_code == 503 and submit.json()["error"]["code"] == "service_unavailable"
+            # Reads do not need Redis.
+            assert (await other.get(f"/api/v1/jobs/{job['id']}", headers=token)).json()["status"] == "queued"
+    finally:
+        await broken.state.engine.dispose()

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from app.adapters import jobs_repo
 from app.adapters.notify import channel_for
+from app.adapters.ratelimit import REDIS_TIMEOUT_S
 from app.api.deps import Caller, ReadConnDep, SignerDep, get_stream_caller, require_scope
 from app.api.errors import ApiError
 from app.api.presenters import decode_cursor, encode_cursor, job_out, parse_id
@@ -66,12 +67,7 @@ async def job_events_stream(request: Request, job_id: str, caller: Annotated[Cal
         raise ApiError(403, "insufficient_scope", "this API key lacks the 'jobs:read' scope")
     parsed = parse_id(job_id)
     state = request.app.state
-    async with state.read_engine.connect() as conn:
-        if await jobs_repo.get_job_view(conn, parsed, caller.user_id) is None:
-            raise ApiError(404, "not_found", "no such job")
     pubsub = state.notifier.pubsub()
-    # Subscribed before the first snapshot is read, so no change can fall in between.
-    await pubsub.subscribe(channel_for(state.settings.atelier_redis_prefix, parsed))
     keepalive_s = state.settings.pre_inference_sse_keepalive_s
 
     async def snapshot() -> JobOut | None:
@@ -79,11 +75,32 @@ async def job_events_stream(request: Request, job_id: str, caller: Annotated[Cal
             job = await jobs_repo.get_job_view(conn, parsed, caller.user_id)
         return job_out(job, state.signer) if job is not None else None
 
+    async def close() -> None:
+        try:
+            async with asyncio.timeout(REDIS_TIMEOUT_S):
+                await pubsub.unsubscribe()
+                await pubsub.aclose()
+        except Exception as exc:  # noqa: BLE001 - the client is gone; nothing to tell
+            log.debug("closing a subscription failed: %r", exc)
+
+    try:
+        # Subscribed before the first snapshot is read, so no change can fall in between;
+        # that first read also answers whether the job is the caller's at all.
+        async with asyncio.timeout(REDIS_TIMEOUT_S):
+            await pubsub.subscribe(channel_for(state.settings.atelier_redis_prefix, parsed))
+        first = await snapshot()
+    except BaseException:
+        await close()
+        raise
+    if first is None:
+        await close()
+        raise ApiError(404, "not_found", "no such job")
+
     async def stream() -> AsyncIterator[str]:
         last: str | None = None
+        current: JobOut | None = first
         try:
             while True:
-                current = await snapshot()
                 if current is None:  # the user was deleted meanwhile
                     return
                 encoded = _sse(current)
@@ -97,14 +114,9 @@ async def job_events_stream(request: Request, job_id: str, caller: Annotated[Cal
                     # Quiet: a comment keeps proxies from closing the stream; the loop
                     # re-reads anyway, which also covers a lost notice (and queue moves).
                     yield ": keepalive\n\n"
-        except asyncio.CancelledError:
-            raise
+                current = await snapshot()
         finally:
-            try:
-                await pubsub.unsubscribe()
-                await pubsub.aclose()
-            except Exception as exc:  # noqa: BLE001 - the client is gone; nothing to tell
-                log.debug("closing a subscription failed: %r", exc)
+            await close()
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)

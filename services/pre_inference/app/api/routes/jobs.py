@@ -8,12 +8,13 @@ tier (422 `exceeds_tier`) -> verified (403) -> rate limits in Redis (429 `rate_l
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Annotated
+from typing import Annotated, Awaitable, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -44,6 +45,8 @@ _ERRORS = {
 }
 _CORRELATION_MAX = 128
 WriteCaller = Annotated[Caller, Depends(require_scope("jobs:write"))]
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 def _fingerprint(request: JobRequest) -> str:
@@ -127,6 +130,16 @@ async def submit_job(
         raise
 
 
+async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """Both results; if either failed, the first one's error wins (a refusal by the rate
+    limit reads the same as when the two were asked one after the other)."""
+    results = await asyncio.gather(first, second, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results[0], results[1]  # type: ignore[return-value]
+
+
 def _discard(storage, keys: list[str]) -> None:
     for key in keys:
         try:
@@ -157,15 +170,19 @@ async def _admit(
         if not access.verified and settings.pre_inference_require_verified_email:
             raise ApiError(403, "email_unverified", "verify your email address before generating images")
         cost = policy.cost_units(params)
-        decision = await _rate_limit(request, caller, access, cost)
+        now = datetime.now(timezone.utc)
+        # Independent questions to two servers (Redis, and Postgres under the account lock):
+        # asked at once, one wait instead of two.
+        decision, (active, starving) = await _both(
+            _rate_limit(request, caller, access, cost),
+            admitting.live(access.limits.priority, now - timedelta(seconds=settings.pre_inference_starvation_after_s)),
+        )
         for name, value in decision.headers().items():
             response.headers[name] = value
 
         job_id = uuid.uuid4()
         init_key, mask_key = await _image_keys(request, body, caller, access, conn, job_id, stored)
         params = rules.JobParams(**{**params.to_dict(), "init_image_key": init_key, "mask_key": mask_key})
-        now = datetime.now(timezone.utc)
-        active, starving = await admitting.live(access.limits.priority, now - timedelta(seconds=settings.pre_inference_starvation_after_s))
         try:
             reservation = admitting.reserve(params.n, access.limits, active, now)
         except admission.Refused as exc:
