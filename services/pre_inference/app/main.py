@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from atelier_storage import FilesystemStorage
 
 from app.adapters.db import make_async_engine, make_async_sessionmaker
+from app.adapters.job_changes import JobChangeHub
 from app.adapters.notify import AsyncNotifier
 from app.adapters.ratelimit import RateLimiter, make_redis
 from app.adapters.storage import ImageUrlSigner
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        await app.state.job_changes.close()
         await redis_client.aclose()
         await engine.dispose()
 
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | No
     app.state.redis = redis_client
     app.state.rate_limiter = RateLimiter(redis_client, settings.atelier_redis_prefix)
     app.state.notifier = AsyncNotifier(redis_client, settings.atelier_redis_prefix)
+    app.state.job_changes = JobChangeHub(redis_client, settings.atelier_redis_prefix)
     app.state.storage = FilesystemStorage(settings.atelier_storage_dir)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.pre_inference_max_body_bytes)

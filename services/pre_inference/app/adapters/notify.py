@@ -1,8 +1,8 @@
 """Job change notices over Redis pub/sub, one channel per job.
 
 Writers (the consumer, the sweeper, cancel) publish the job id after their transaction
-commits; every API process's SSE stream subscribed to that channel then re-reads the job
-and sends a snapshot. A lost notice only delays an update until the next one (or the
+commits; every API process subscribed to that channel (app.adapters.job_changes) wakes
+its streams following the job, which re-read it and send a snapshot. A lost notice only delays an update until the next one (or the
 keepalive re-read), it never shows a state that was not committed.
 """
 from __future__ import annotations
@@ -58,7 +58,8 @@ def publish_after_commit(factory: sessionmaker[Session], notifier: SyncNotifier)
 
 
 class AsyncNotifier:
-    """The API's side: publishes after its own commits (cancel) and opens subscriptions."""
+    """The API's side: publishes after its own commits (cancel). Streams listen through
+    app.adapters.job_changes."""
 
     def __init__(self, client, prefix: str):
         self.client = client
@@ -70,6 +71,3 @@ class AsyncNotifier:
                 await self.client.publish(channel_for(self.prefix, job_id), "changed")
         except (redis.RedisError, TimeoutError) as exc:
             log.warning("could not publish a change of job %s: %r", job_id, exc)
-
-    def pubsub(self):
-        return self.client.pubsub()

@@ -59,6 +59,7 @@ def db(sync_engine: Engine) -> Iterator[Session]:
 async def app(settings, verifier):
     application = create_app(settings, verifier=verifier)
     yield application
+    await application.state.job_changes.close()
     await application.state.engine.dispose()
 
 

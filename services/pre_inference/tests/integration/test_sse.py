@@ -121,4 +121,5 @@ async def test_without_redis_the_stream_and_submit_answer_503(client, settings, 
             # Reads do not need Redis.
             assert (await other.get(f"/api/v1/jobs/{job['id']}", headers=token)).json()["status"] == "queued"
     finally:
+        await broken.state.job_changes.close()
         await broken.state.engine.dispose()

@@ -11,8 +11,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app.adapters import jobs_repo
-from app.adapters.notify import channel_for
-from app.adapters.ratelimit import REDIS_TIMEOUT_S
 from app.api.deps import Caller, ReadConnDep, SignerDep, get_stream_caller, require_scope
 from app.api.errors import ApiError
 from app.api.presenters import decode_cursor, encode_cursor, job_out, parse_id
@@ -67,7 +65,6 @@ async def job_events_stream(request: Request, job_id: str, caller: Annotated[Cal
         raise ApiError(403, "insufficient_scope", "this API key lacks the 'jobs:read' scope")
     parsed = parse_id(job_id)
     state = request.app.state
-    pubsub = state.notifier.pubsub()
     keepalive_s = state.settings.pre_inference_sse_keepalive_s
 
     async def snapshot() -> JobOut | None:
@@ -75,26 +72,17 @@ async def job_events_stream(request: Request, job_id: str, caller: Annotated[Cal
             job = await jobs_repo.get_job_view(conn, parsed, caller.user_id)
         return job_out(job, state.signer) if job is not None else None
 
-    async def close() -> None:
-        try:
-            async with asyncio.timeout(REDIS_TIMEOUT_S):
-                await pubsub.unsubscribe()
-                await pubsub.aclose()
-        except Exception as exc:  # noqa: BLE001 - the client is gone; nothing to tell
-            log.debug("closing a subscription failed: %r", exc)
-
+    # Subscribed before the first snapshot is read, so no change can fall in between; that
+    # first read also answers whether the job is the caller's at all.
+    subscription = await state.job_changes.subscribe(parsed)
     try:
-        # Subscribed before the first snapshot is read, so no change can fall in between;
-        # that first read also answers whether the job is the caller's at all.
-        async with asyncio.timeout(REDIS_TIMEOUT_S):
-            await pubsub.subscribe(channel_for(state.settings.atelier_redis_prefix, parsed))
         first = await snapshot()
+        if first is None:
+            raise ApiError(404, "not_found", "no such job")
     except BaseException:
-        await close()
+        await subscription.close()
         raise
-    if first is None:
-        await close()
-        raise ApiError(404, "not_found", "no such job")
+    changed = subscription.changed
 
     async def stream() -> AsyncIterator[str]:
         last: str | None = None
@@ -109,14 +97,18 @@ async def job_events_stream(request: Request, job_id: str, caller: Annotated[Cal
                     last = encoded
                 if current.status in TERMINAL:
                     return
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=keepalive_s)
-                if message is None:
+                try:
+                    async with asyncio.timeout(keepalive_s):
+                        await changed.wait()
+                except TimeoutError:
                     # Quiet: a comment keeps proxies from closing the stream; the loop
                     # re-reads anyway, which also covers a lost notice (and queue moves).
                     yield ": keepalive\n\n"
+                # Cleared before the read: a notice arriving during it leads to one more read.
+                changed.clear()
                 current = await snapshot()
         finally:
-            await close()
+            await subscription.close()
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
