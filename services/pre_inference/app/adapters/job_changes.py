@@ -127,6 +127,10 @@ class Subscription:
         self._hub = hub
         self.channel = channel
         self.changed = asyncio.Event()
+        self._closed = False
 
     async def close(self) -> None:
-        await self._hub._remove(self.channel, self.changed)
+        """Idempotent (a stream closes it when it ends and again after its response)."""
+        if not self._closed:
+            self._closed = True
+            await self._hub._remove(self.channel, self.changed)

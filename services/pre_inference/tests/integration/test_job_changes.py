@@ -99,3 +99,22 @@ async def test_a_dropped_connection_wakes_every_stream_and_notices_resume(settin
         await subscription.close()
     finally:
         await hub.close()
+
+
+async def test_closing_twice_leaves_a_later_stream_of_the_job_subscribed(settings, redis_pair):
+    client, publisher, _ = redis_pair
+    hub = JobChangeHub(client, settings.atelier_redis_prefix)
+    job = uuid.uuid4()
+    channel = channel_for(settings.atelier_redis_prefix, job)
+    try:
+        ended = await hub.subscribe(job)
+        await ended.close()
+        later = await hub.subscribe(job)
+        await ended.close()  # e.g. the response's background close after the stream's own
+        await until_subscribers(publisher, channel, 1)
+        await publisher.publish(channel, "changed")
+        await until(later.changed.is_set)
+        await later.close()
+        assert hub.channels == 0
+    finally:
+        await hub.close()

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
 from app.adapters import jobs_repo
 from app.api.deps import Caller, ReadConnDep, SignerDep, get_stream_caller, require_scope
@@ -111,4 +112,7 @@ async def job_events_stream(request: Request, job_id: str, caller: Annotated[Cal
             await subscription.close()
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+    # Also closed after the response: a client that leaves before the first byte can stop
+    # the stream before its generator ever starts, and then its `finally` never runs.
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers,
+                             background=BackgroundTask(subscription.close))
