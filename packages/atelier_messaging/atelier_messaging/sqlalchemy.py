@@ -5,7 +5,6 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, sessionmaker
 
 from atelier_contracts import Envelope
@@ -19,10 +18,6 @@ _CLAIM = text(CLAIM_INBOX_SQL)
 def add_to_outbox(session: Session, envelope: Envelope, *, exchange: str | None = None, priority: int | None = None) -> None:
     """Commits with the caller's transaction, or not at all."""
     session.execute(_INSERT, outbox_row(envelope, exchange=exchange, priority=priority))
-
-
-async def add_to_outbox_async(session: AsyncSession, envelope: Envelope, *, exchange: str | None = None, priority: int | None = None) -> None:
-    await session.execute(_INSERT, outbox_row(envelope, exchange=exchange, priority=priority))
 
 
 class SqlAlchemyUnitOfWork:

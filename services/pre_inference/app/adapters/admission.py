@@ -20,15 +20,13 @@ from typing import Any
 
 from atelier_contracts import Envelope
 from atelier_messaging.schema import insert_outbox_rows_sql, outbox_row, outbox_rows_params
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.adapters.jobs_repo import QUEUE_POSITION_SQL, JobView, NewJob
-from app.adapters.models import Account, ApiKey, Job
+from app.adapters.models import Account, ApiKey
 from app.domain.lifecycle import QUEUED, RUNNING
 from app.domain.policy import TierLimits
-
-ACTIVE = (QUEUED, RUNNING)
 
 
 class Refused(Exception):
@@ -89,17 +87,27 @@ def seconds_to_midnight(now: datetime) -> int:
     return max(1, int((tomorrow - now).total_seconds()))
 
 
+# Live jobs the caller's concurrency cap counts: the key's own when called with a key, else
+# the user's. Admission counts them under the account lock (_LIVE); /usage on its own.
+_ACTIVE_SQL = f"""
+    SELECT count(*) FROM jobs WHERE user_id = :user_id AND status IN ('{QUEUED}', '{RUNNING}')
+        AND (CAST(:key_id AS text) IS NULL OR api_key_id = :key_id)
+"""
+_ACTIVE = text(_ACTIVE_SQL)
+
+
 async def count_active(session: AsyncSession, user_id: uuid.UUID, key_id: str | None) -> int:
-    """Live jobs the caller's cap counts: the key's own when called with a key, else the user's."""
-    condition = and_(Job.user_id == user_id, Job.status.in_(ACTIVE))
-    if key_id:
-        condition = and_(condition, Job.api_key_id == key_id)
-    return (await session.execute(select(func.count()).select_from(Job).where(condition))).scalar_one()
+    return (await session.execute(_ACTIVE, {"user_id": user_id, "key_id": key_id or None})).scalar_one()
+
+
+def allowance_used_on(account: Account | AccountState, today: date) -> int:
+    """The daily counter belongs to ``allowance_day``: on any other day nothing is used yet."""
+    return account.allowance_used if account.allowance_day == today else 0
 
 
 def split_charge(account: Account | AccountState, images: int, images_per_day: int, today: date) -> tuple[int, int]:
     """Allowance first, then purchased credits; (from_allowance, from_credits)."""
-    used = account.allowance_used if account.allowance_day == today else 0
+    used = allowance_used_on(account, today)
     from_allowance = min(images, max(0, images_per_day - used))
     return from_allowance, images - from_allowance
 
@@ -119,8 +127,7 @@ _LOCK_ACCOUNT = text("""
 # Under the lock, so a concurrent submit of the same caller is counted once it committed.
 _LIVE = text(f"""
     SELECT
-        (SELECT count(*) FROM jobs WHERE user_id = :user_id AND status IN ('{QUEUED}', '{RUNNING}')
-            AND (CAST(:key_id AS text) IS NULL OR api_key_id = :key_id)) AS active,
+        ({_ACTIVE_SQL}) AS active,
         (SELECT priority FROM jobs WHERE status = '{QUEUED}' AND priority < :priority AND created_at < :cutoff
             ORDER BY priority DESC LIMIT 1) AS starving
 """)
@@ -177,8 +184,7 @@ class Admission:
                 f"your daily allowance of {limits.images_per_day} images is used up and you have {account.credits} credits",
                 retry_after_s=seconds_to_midnight(now),
             )
-        used = account.allowance_used if account.allowance_day == today else 0
-        return Reservation(from_allowance, from_credits, today, used + from_allowance)
+        return Reservation(from_allowance, from_credits, today, allowance_used_on(account, today) + from_allowance)
 
     async def insert(self, new_job: NewJob, reservation: Reservation, envelopes: list[Envelope]) -> JobView:
         """Writes the reservation, the job and its messages; returns the job as the API

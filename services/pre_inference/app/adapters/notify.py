@@ -2,8 +2,9 @@
 
 Writers (the consumer, the sweeper, cancel) publish the job id after their transaction
 commits; every API process subscribed to that channel (app.adapters.job_changes) wakes
-its streams following the job, which re-read it and send a snapshot. A lost notice only delays an update until the next one (or the
-keepalive re-read), it never shows a state that was not committed.
+its streams following the job, which re-read it and send a snapshot. A lost notice only
+delays an update until the next one (or the keepalive re-read); it never shows a state
+that was not committed.
 """
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ async def read_usage(request: Request, caller: UsageCaller, session: SessionDep)
     now = datetime.now(timezone.utc)
     account = projection.account
     today = now.date()
-    used = account.allowance_used if account is not None and account.allowance_day == today else 0
+    used = admission.allowance_used_on(account, today) if account is not None else 0
     rate = peek.states[0]
     midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
     return UsageOut(
