@@ -9,6 +9,7 @@ import gc
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 from .pipeline import LoadedPipeline
@@ -28,6 +29,14 @@ def free_accelerator_memory() -> None:
         torch.cuda.ipc_collect()
 
 
+@dataclass(frozen=True)
+class HolderState:
+    """One consistent reading of the holder, taken under its lock."""
+    loaded: bool
+    loads: int
+    unloads: int
+
+
 class ModelHolder:
     def __init__(self, loader: Callable[[], LoadedPipeline], *, loaded: LoadedPipeline | None = None,
                  idle_unload_s: float = 300.0, clock: Callable[[], float] = time.monotonic,
@@ -44,7 +53,14 @@ class ModelHolder:
 
     @property
     def is_loaded(self) -> bool:
-        return self._loaded is not None
+        with self._lock:
+            return self._loaded is not None
+
+    def state(self) -> HolderState:
+        """Whether the model is loaded and the load/unload counts, read together: reading them
+        one by one from another thread could see the model gone before the unload is counted."""
+        with self._lock:
+            return HolderState(self._loaded is not None, self.loads, self.unloads)
 
     def get(self) -> tuple[LoadedPipeline, float]:
         """The pipeline, loading it if needed; the second value is the load time in ms (0 when warm)."""
@@ -53,8 +69,10 @@ class ModelHolder:
             if self._loaded is not None:
                 return self._loaded, 0.0
             started = time.perf_counter()
-            self._loaded = self._loader()
+            loaded = self._loader()
+            # Counted before it is published, so a lock-free reader never sees it loaded but uncounted.
             self.loads += 1
+            self._loaded = loaded
             load_ms = (time.perf_counter() - started) * 1000
             self._last_used = self._clock()
             log.info("cold start: model ready in %.0f ms", load_ms)
@@ -71,9 +89,10 @@ class ModelHolder:
             idle = self._clock() - self._last_used
             if idle < self._idle_unload_s:
                 return False
-            # Drop our only reference, then collect: the weights (and their CUDA blocks) go with it.
-            self._loaded = None
+            # Counted before the reference is dropped (see state()); then collect: the weights
+            # (and their CUDA blocks) go with it.
             self.unloads += 1
+            self._loaded = None
         self._free_memory()
         log.info("model unloaded after %.0f s idle", idle)
         return True

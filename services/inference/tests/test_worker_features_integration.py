@@ -130,10 +130,10 @@ def test_idle_worker_unloads_and_the_next_job_shows_warming_up(broker, run_worke
     assert seen[-1]["type"] == "inference.job.succeeded"
     assert seen[-1]["data"]["timings_ms"]["load"] > 0  # the holder started cold
     deadline = time.monotonic() + 30
-    while holder.is_loaded:
+    while (state := holder.state()).loaded:
         assert time.monotonic() < deadline, "the idle model was never unloaded"
         time.sleep(0.1)
-    assert holder.unloads == 1
+    assert state.unloads == 1
     second = job_envelope(steps=2)
     publish_job(amqp_url, second)
     seen = collect(connection, channel, events, is_outcome)
@@ -141,7 +141,7 @@ def test_idle_worker_unloads_and_the_next_job_shows_warming_up(broker, run_worke
     assert seen[1]["data"] == {"job_id": second.data["job_id"], "step": 0, "total_steps": 2, "phase": "loading"}
     assert all(e["data"]["phase"] == "generating" for e in seen[2:] if e["type"] == "inference.job.progress")
     assert seen[-1]["type"] == "inference.job.succeeded" and seen[-1]["data"]["timings_ms"]["load"] > 0
-    assert holder.loads == 2
+    assert holder.state().loads == 2
 
 
 def test_a_warm_worker_reports_no_load_time(broker, run_worker, amqp_url):

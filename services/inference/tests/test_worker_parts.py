@@ -6,7 +6,7 @@ import pytest
 
 from atelier_inference.cancellations import CanceledJobs
 from atelier_inference.config import Settings
-from atelier_inference.model_holder import ModelHolder
+from atelier_inference.model_holder import HolderState, ModelHolder
 from atelier_inference.pipeline import ModelLoadError, select_runtime
 from atelier_inference.worker import group_jobs
 
@@ -63,6 +63,39 @@ def test_model_holder_unloads_when_idle_and_reloads_on_demand():
     assert not holder.maybe_unload()  # nothing left to unload
     second, load_ms = holder.get()
     assert second is not first and len(loads) == 2 and holder.loads == 2 and holder.unloads == 1
+
+
+def test_model_holder_state_is_consistent_for_another_thread():
+    """A reader on another thread (the tests, a health probe) must never see the model gone
+    while the unload is not yet counted, or loaded while the load is not yet counted."""
+    import sys
+    import threading
+
+    clock = FakeClock()
+    holder = ModelHolder(object, idle_unload_s=1, clock=clock, free_memory=lambda: None)
+    stop, torn = threading.Event(), []
+
+    def read() -> None:
+        while not stop.is_set():
+            state = holder.state()
+            if state.loads - state.unloads != (1 if state.loaded else 0):
+                torn.append(state)
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible to expose any window
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for _ in range(3000):
+            holder.get()
+            clock.now += 2
+            assert holder.maybe_unload()
+    finally:
+        stop.set()
+        reader.join()
+        sys.setswitchinterval(previous)
+    assert torn == []
+    assert holder.state() == HolderState(loaded=False, loads=3000, unloads=3000)
 
 
 def test_model_holder_with_zero_idle_never_unloads():
