@@ -5,6 +5,7 @@ tests (a fresh database, vhost and ports per run) build it the same way.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import sys
@@ -92,26 +93,52 @@ def write_env_file(path: Path, env: dict[str, str]) -> None:
     path.chmod(0o600)
 
 
-def dev_env(path: Path) -> dict[str, str]:
-    """The development environment: database `atelier`, vhost `atelier`, stable secrets."""
-    keep = read_env_file(path)
+def checkout_id(root: Path = ROOT) -> str:
+    """A short, stable name for one checkout of the project on this machine."""
+    return hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:8]
+
+
+def state_file(root: Path = ROOT) -> Path:
+    """Where a checkout's development secrets are kept outside the work tree as well, so that
+    `git clean` (which removes var/) cannot leave the database encrypted under a lost key."""
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return base / "atelier" / f"{checkout_id(root)}.env"
+
+
+def dev_env(path: Path, *, root: Path = ROOT) -> dict[str, str]:
+    """The development environment of one checkout: its own database, roles, vhost and Redis
+    prefix (named after the checkout, so two clones on one machine never share state or reset
+    each other's passwords) and stable secrets. An env file written before checkouts were
+    named keeps the names it has."""
+    keep = {**read_env_file(state_file(root)), **read_env_file(path)}
+    name = f"atelier_{checkout_id(root)}"
+    database = keep.get("ATELIER_DB_NAME", name)
+    role_prefix = keep.get("ATELIER_DB_ROLE_PREFIX", name)
     passwords = {s: keep.get(f"{s.upper()}_DB_PASSWORD") or secrets.token_hex(16) for s in SCHEMA_SERVICES}
-    admin = read_env_file(ROOT / "var" / "pg-admin.env").get("ATELIER_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+    admin = read_env_file(root / "var" / "pg-admin.env").get("ATELIER_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
     connections = {
         "ATELIER_PG_ADMIN_DSN": admin,
-        "ATELIER_DB_NAME": "atelier",
-        "ATELIER_DB_ROLE_PREFIX": "atelier",
-        "ATELIER_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/atelier",
+        "ATELIER_DB_NAME": database,
+        "ATELIER_DB_ROLE_PREFIX": role_prefix,
+        "ATELIER_AMQP_URL": keep.get("ATELIER_AMQP_URL", f"amqp://guest:guest@127.0.0.1:5672/{name}"),
         "ATELIER_REDIS_URL": "redis://127.0.0.1:6379/0",
-        "ATELIER_REDIS_PREFIX": "atelier:",
+        "ATELIER_REDIS_PREFIX": keep.get("ATELIER_REDIS_PREFIX", f"{name}:"),
         **{f"{s.upper()}_DB_PASSWORD": pw for s, pw in passwords.items()},
-        **{f"{s.upper()}_DATABASE_URL": service_dsn("127.0.0.1", 5432, "atelier", "atelier", s, pw) for s, pw in passwords.items()},
+        **{f"{s.upper()}_DATABASE_URL": service_dsn("127.0.0.1", 5432, database, role_prefix, s, pw) for s, pw in passwords.items()},
     }
     ports = {name: int(keep[name]) for name in DEFAULT_PORTS if name in keep}
     return platform_env(var_dir=path.parent, connections=connections, ports=ports, keep=keep)
 
 
+def vhost_of(amqp_url: str) -> str:
+    return amqp_url.rsplit("/", 1)[-1] or "/"
+
+
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "var" / "dev.env").resolve()
-    write_env_file(target, dev_env(target))
-    print(f"environment: {os.path.relpath(target, ROOT)} ready")
+    env = dev_env(target)
+    write_env_file(target, env)
+    if target.parent == (ROOT / "var").resolve():
+        write_env_file(state_file(), env)  # the development platform's copy outside the tree
+    print(f"environment: {os.path.relpath(target, ROOT)} ready (database {env['ATELIER_DB_NAME']}, "
+          f"vhost {vhost_of(env['ATELIER_AMQP_URL'])})")

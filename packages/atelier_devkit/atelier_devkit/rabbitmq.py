@@ -1,4 +1,4 @@
-"""RabbitMQ virtual hosts: `atelier` for `make up`, one per test run.
+"""RabbitMQ virtual hosts: one per checkout for `make up` (named in var/dev.env), one per test run.
 
 Exchanges and queues are not made here: each service declares its own topology at
 start (atelier_messaging.topology), so a fresh vhost needs nothing but permissions.
