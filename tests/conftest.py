@@ -84,3 +84,22 @@ def platform_with_private_broker():
             yield {**running, "broker": broker}
     finally:
         teardown(provisioned)
+
+
+FUZZ_REPORT = ROOT / "test-results" / "fuzz-openapi.json"
+
+
+def pytest_sessionstart(session):
+    FUZZ_REPORT.unlink(missing_ok=True)  # only this run's figures are printed below
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fuzzing's counts, where this run made them (tests/security/test_fuzz_openapi.py)."""
+    import json
+
+    report = FUZZ_REPORT
+    if report.is_file():
+        figures = json.loads(report.read_text())
+        terminalreporter.write_line(
+            f"fuzzing: {figures['requests']} requests over {figures['routes']} routes "
+            f"({figures['operations']} operations) in {figures['seconds']} s, 5xx = {figures['server_errors']}")
