@@ -77,13 +77,16 @@ class JwksServer:
     def __init__(self, document):
         self.document = document
         self.hits = 0
+        self.failing = False  # auth answering 503 (restarting, overloaded)
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802
                 outer.hits += 1
                 body = json.dumps(outer.document).encode()
-                self.send_response(200)
+                if outer.failing:
+                    body = b"<h1>Service Unavailable</h1>"
+                self.send_response(503 if outer.failing else 200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -125,3 +128,72 @@ def test_auth_being_unreachable_is_its_own_code():
     with pytest.raises(TokenError) as caught:
         verifier.verify(token())
     assert caught.value.code == "auth_unavailable"
+
+
+@pytest.fixture()
+def jwks_server():
+    server = JwksServer(jwks(("k1", KEY)))
+    yield server
+    server.close()
+
+
+@pytest.mark.integration
+def test_a_retired_key_stops_being_trusted_at_the_next_scheduled_refresh(jwks_server):
+    """Finding 9: a key fetched once used to be trusted until the process restarted."""
+    verifier = TokenVerifier(jwks_server.url, min_refresh_interval_s=0, refresh_interval_s=0.3)
+    old_token = token()
+    assert verifier.verify(old_token).tier == "pro"
+    # Rotation: auth signs with k2 and still publishes k1 during the grace period.
+    jwks_server.document = jwks(("k2", OTHER), ("k1", KEY))
+    assert verifier.verify(token(key=OTHER, kid="k2")).tier == "pro"
+    time.sleep(0.35)
+    assert verifier.can_verify_offline(old_token) is False  # a refresh is due: callers must leave the event loop
+    assert verifier.verify(old_token).tier == "pro"  # still published: accepted
+    # Grace period over: auth retires k1.
+    jwks_server.document = jwks(("k2", OTHER))
+    time.sleep(0.35)
+    with pytest.raises(TokenError) as caught:
+        verifier.verify(old_token)
+    assert caught.value.code == "token_invalid"
+    assert verifier.verify(token(key=OTHER, kid="k2")).tier == "pro"
+
+
+@pytest.mark.integration
+def test_auth_being_down_at_a_refresh_keeps_the_last_key_set(jwks_server):
+    verifier = TokenVerifier(jwks_server.url, min_refresh_interval_s=0, refresh_interval_s=0.2)
+    assert verifier.verify(token()).tier == "pro"
+    jwks_server.failing = True
+    time.sleep(0.25)
+    for _ in range(3):
+        assert verifier.verify(token()).tier == "pro"  # refresh failed: the last set still works
+    jwks_server.document = {"keys": []}  # a broken or empty document is no reason to drop the keys either
+    jwks_server.failing = False
+    time.sleep(0.25)
+    assert verifier.verify(token()).tier == "pro"
+    jwks_server.document = jwks(("k2", OTHER))  # auth is back, with a new set: now k1 goes
+    time.sleep(0.25)
+    with pytest.raises(TokenError):
+        verifier.verify(token())
+
+
+@pytest.mark.integration
+def test_scheduled_refreshes_are_rate_limited_while_auth_is_down(jwks_server):
+    verifier = TokenVerifier(jwks_server.url, min_refresh_interval_s=60, refresh_interval_s=0)
+    assert verifier.verify(token()).tier == "pro"
+    jwks_server.failing = True
+    hits = jwks_server.hits
+    for _ in range(5):
+        assert verifier.verify(token()).tier == "pro"
+    assert jwks_server.hits == hits  # one fetch per min_refresh_interval_s at most
+
+
+@pytest.mark.integration
+def test_an_unknown_kid_while_auth_is_down_is_auth_unavailable_not_invalid(jwks_server):
+    verifier = TokenVerifier(jwks_server.url, min_refresh_interval_s=60)
+    assert verifier.verify(token()).tier == "pro"
+    jwks_server.failing = True
+    verifier._attempted_at = float("-inf")  # the rate limit has passed
+    for _ in range(2):  # the second within the rate limit: still the outage, not the caller's fault
+        with pytest.raises(TokenError) as caught:
+            verifier.verify(token(key=OTHER, kid="k2"))
+        assert caught.value.code == "auth_unavailable"

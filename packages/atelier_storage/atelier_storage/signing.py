@@ -22,7 +22,8 @@ class SignatureError(Exception):
 
 
 def _mac(secret: str, key: str, expires_at: int) -> str:
-    return hmac.new(secret.encode(), f"{key}\n{expires_at}".encode(), hashlib.sha256).hexdigest()
+    # surrogatepass: a key decoded from a path may hold lone surrogates; it then simply fails to match.
+    return hmac.new(secret.encode(), f"{key}\n{expires_at}".encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 def sign_path(secret: str, key: str, *, ttl_s: int = DEFAULT_TTL_S, now: float | None = None) -> str:
@@ -33,10 +34,12 @@ def sign_path(secret: str, key: str, *, ttl_s: int = DEFAULT_TTL_S, now: float |
 def verify_signature(secret: str, key: str, exp: str | None, sig: str | None, *, now: float | None = None) -> None:
     if not exp or not sig:
         raise SignatureError("signature_missing", "this link needs exp and sig parameters")
-    try:
-        expires_at = int(exp)
-    except ValueError as exc:
-        raise SignatureError("signature_invalid", "exp must be a unix time") from exc
+    # ASCII only: int() takes other scripts' digits and compare_digest() raises on non-ASCII text.
+    if not (exp.isascii() and exp.isdigit() and len(exp) <= 12):
+        raise SignatureError("signature_invalid", "exp must be a unix time")
+    expires_at = int(exp)
+    if not (sig.isascii() and len(sig) == 64):
+        raise SignatureError("signature_invalid", "the link's signature does not match")
     if not hmac.compare_digest(_mac(secret, key, expires_at), sig):
         raise SignatureError("signature_invalid", "the link's signature does not match")
     if expires_at < (now if now is not None else time.time()):

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     atelier_jwks_url: str = "http://127.0.0.1:8101/api/auth/.well-known/jwks.json"
     # Seconds between JWKS refreshes triggered by unknown `kid`s; bounds what forged tokens cost auth.
     atelier_jwks_min_refresh_s: float = 10.0
+    # Seconds between scheduled JWKS refreshes: retired keys stop being trusted within this time.
+    atelier_jwks_refresh_s: float = 300.0
 
     atelier_storage_dir: Path = REPO_ROOT / "var" / "storage"
     atelier_storage_signing_key: str = DEV_SIGNING_KEY
@@ -57,7 +59,27 @@ class Settings(BaseSettings):
     # Connection-level limits of the one shared upstream client.
     gateway_upstream_connect_timeout_s: float = 3.0
     gateway_upstream_max_connections: int = 200
+    # Below the upstreams' own keep-alive (uvicorn: 5 s), so we never send on a connection they close.
+    gateway_upstream_keepalive_s: float = 4.0
     gateway_readiness_timeout_s: float = 2.0
+    # Event streams have a pool of their own, so open streams can never starve ordinary requests.
+    gateway_stream_max_connections: int = 1000
+    # Open event streams per user and per API key, counted across gateway processes in Redis.
+    gateway_streams_per_user: int = 8
+    gateway_streams_per_key: int = 8
+    # A stream's slot is a lease renewed while it carries data; a crashed process's slots lapse.
+    gateway_stream_lease_s: float = 60.0
+    # Ordinary requests one user may have in flight in one gateway process (0: no limit).
+    gateway_user_max_in_flight: int = 32
+    # Strict-Transport-Security: sent when the request came over https (directly, or per
+    # X-Forwarded-Proto from a trusted proxy), or always when gateway_hsts_always is set
+    # (production behind a TLS terminator that does not say the scheme).
+    gateway_hsts_max_age_s: int = 31_536_000
+    gateway_hsts_always: bool = False
+    # Unknown or invalid API keys are remembered this long, so a flood of bogus keys costs auth nothing.
+    gateway_apikey_negative_cache_s: int = 45
+    # How long a session revocation is kept: the longest access-token lifetime (15 min) plus leeway.
+    gateway_revocation_ttl_s: int = 16 * 60
 
     @field_validator("atelier_storage_dir", "atelier_web_dist")
     @classmethod

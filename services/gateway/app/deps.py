@@ -13,6 +13,7 @@ from .apikeys import looks_like_api_key
 from .config import Settings
 from .errors import ApiError
 from .routing import RoutingTable
+from .session_revocations import is_revoked
 
 logger = logging.getLogger("gateway.auth")
 
@@ -55,24 +56,70 @@ def _query_token(request: Request) -> str | None:
     return values[0].strip() if len(values) == 1 and values[0].strip() else None
 
 
-async def resolve_credentials(request: Request) -> Credentials:
-    """API keys are exchanged here for auth's JWT, so the secret never travels further."""
+def _query_refused(message: str) -> ApiError:
+    return ApiError(401, "token_in_query_not_allowed", message,
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_request"'})
+
+
+async def resolve_credentials(request: Request, *, query_token_allowed: bool = False) -> Credentials:
+    """API keys are exchanged here for auth's JWT, so the secret never travels further.
+
+    `?access_token=` is taken only where a browser cannot send a header (the event stream,
+    `query_token_allowed`), and never an API key: a URL ends up in logs and browser history,
+    and a key lives for months where an access token lives for minutes."""
+    in_query = "access_token" in request.query_params
+    if in_query and not query_token_allowed:
+        raise _query_refused("send the token in the Authorization header; only the event stream takes ?access_token=")
+    query_token = _query_token(request) if in_query else None
+    if query_token is not None and looks_like_api_key(query_token):
+        raise _query_refused("an API key never goes in a URL; send it in the X-API-Key or Authorization header")
     api_key = request.headers.get("x-api-key")
     header = request.headers.get("authorization", "")
     bearer = (header[len(_BEARER):].strip() or None) if header.lower().startswith(_BEARER) else None
-    query_token = None if header else _query_token(request)
-    secret = api_key if api_key is not None else next(
-        (t for t in (bearer, query_token) if t and looks_like_api_key(t)), None)
+    secret = api_key if api_key is not None else (bearer if bearer and looks_like_api_key(bearer) else None)
     if secret is not None:
         exchanged = await request.app.state.apikeys.exchange(secret.strip())
-        return Credentials(exchanged.access, f"Bearer {exchanged.access}", strip_query_token=query_token is not None)
-    if query_token is not None:
+        return Credentials(exchanged.access, f"Bearer {exchanged.access}", strip_query_token=in_query)
+    if query_token is not None and not header:
         # EventSource cannot send headers; the token moves to one so it stays out of upstream logs.
         return Credentials(query_token, f"Bearer {query_token}", strip_query_token=True)
-    return Credentials(bearer, None)
+    return Credentials(bearer, None, strip_query_token=in_query)
 
 
 async def require_identity(request: Request, credentials: Credentials) -> Identity:
+    identity = await _verified_identity(request, credentials)
+    await _refuse_if_revoked(request, identity)
+    return identity
+
+
+async def optional_identity(request: Request, credentials: Credentials) -> Identity | None:
+    """On routes whose service checks tokens itself: the caller's identity when a token it sent
+    verifies without a key fetch, else None (the service decides). A revoked session is refused
+    here too, so a logout ends the token on every route, not only on those the gateway guards."""
+    token = credentials.token
+    verifier: TokenVerifier = request.app.state.verifier
+    if not token or looks_like_api_key(token) or not verifier.can_verify_offline(token):
+        return None
+    try:
+        identity = verifier.verify(token)
+    except Exception:  # noqa: BLE001 - not ours to judge here; the service answers with its own error
+        return None
+    await _refuse_if_revoked(request, identity)
+    return identity
+
+
+async def _refuse_if_revoked(request: Request, identity: Identity) -> None:
+    try:
+        revoked = await is_revoked(request.app.state.redis, settings(request).atelier_redis_prefix, identity)
+    except Exception:  # noqa: BLE001 - a Redis outage must not sign everyone out; tokens still expire
+        logger.warning("session revocations unavailable; accepting the token", exc_info=True)
+        revoked = False
+    if revoked:
+        raise ApiError(401, "token_revoked", "this session has ended; sign in again",
+                       headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="token_revoked"'})
+
+
+async def _verified_identity(request: Request, credentials: Credentials) -> Identity:
     token = credentials.token if credentials.token is not None else bearer_token(request)
     verifier: TokenVerifier = request.app.state.verifier
     try:

@@ -19,9 +19,12 @@ from .api.routes import docs, files, health, proxy, spa
 from .apikeys import ApiKeyExchange, Revoker
 from .config import Settings
 from .errors import install_error_handlers
+from .inflight import InFlightLimiter
 from .middleware import EdgeMiddleware, Metrics
 from .ratelimit import Networks, RateLimiter
 from .revocations import RevocationListener
+from .session_revocations import SessionRevoker
+from .streams import StreamSlots
 from .upstream import make_session
 from .routing import build_routing_table
 
@@ -82,20 +85,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 keepalive_expiry=30.0,
             ),
         )
-        app.state.upstream = make_session(settings.gateway_upstream_max_connections)
+        keepalive = settings.gateway_upstream_keepalive_s
+        app.state.upstream = make_session(settings.gateway_upstream_max_connections, keepalive_s=keepalive)
+        # Event streams get their own pool: however many are open, ordinary requests still find connections.
+        app.state.upstream_streams = make_session(settings.gateway_stream_max_connections, keepalive_s=keepalive)
         redis_timeouts = {"socket_timeout": settings.gateway_readiness_timeout_s,
                           "socket_connect_timeout": settings.gateway_readiness_timeout_s}
         app.state.redis = aioredis.Redis.from_url(settings.atelier_redis_url, **redis_timeouts)
         app.state.apikeys = ApiKeyExchange(
             redis=app.state.redis, http=app.state.http, auth_url=settings.auth_url,
             internal_token=settings.atelier_internal_token, prefix=settings.atelier_redis_prefix,
+            negative_ttl_s=settings.gateway_apikey_negative_cache_s,
         )
         app.state.rate_limiter = RateLimiter(
             app.state.redis, prefix=settings.atelier_redis_prefix,
             limit=settings.auth_rate_limit(), window_s=settings.gateway_auth_rate_window_s,
         )
+        app.state.stream_slots = StreamSlots(
+            app.state.redis, prefix=settings.atelier_redis_prefix, per_user=settings.gateway_streams_per_user,
+            per_key=settings.gateway_streams_per_key, lease_s=settings.gateway_stream_lease_s,
+        )
         sync_redis = redis.Redis.from_url(settings.atelier_redis_url, **redis_timeouts)
-        app.state.revocations = RevocationListener(settings.atelier_amqp_url, Revoker(sync_redis, settings.atelier_redis_prefix))
+        app.state.revocations = RevocationListener(
+            settings.atelier_amqp_url, Revoker(sync_redis, settings.atelier_redis_prefix),
+            SessionRevoker(sync_redis, settings.atelier_redis_prefix, settings.gateway_revocation_ttl_s),
+        )
         app.state.revocations.start()
         try:
             yield
@@ -103,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.revocations.stop()
             sync_redis.close()
             await app.state.upstream.close()
+            await app.state.upstream_streams.close()
             await app.state.http.aclose()
             await app.state.redis.aclose()
 
@@ -110,9 +125,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Atelier gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.routing_table = table
-    app.state.verifier = TokenVerifier(settings.atelier_jwks_url, min_refresh_interval_s=settings.atelier_jwks_min_refresh_s)
+    app.state.verifier = TokenVerifier(settings.atelier_jwks_url, min_refresh_interval_s=settings.atelier_jwks_min_refresh_s,
+                                       refresh_interval_s=settings.atelier_jwks_refresh_s)
     app.state.storage = FilesystemStorage(settings.atelier_storage_dir)
     app.state.metrics = Metrics()
+    app.state.in_flight = InFlightLimiter(settings.gateway_user_max_in_flight)
     install_error_handlers(app)
     origins = settings.cors_origins()
     if origins:
@@ -124,7 +141,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(EdgeMiddleware, metrics=app.state.metrics, route_label=_route_label(table),
-                       trusted_proxies=Networks(settings.trusted_proxies()))
+                       trusted_proxies=Networks(settings.trusted_proxies()),
+                       hsts_max_age_s=settings.gateway_hsts_max_age_s, hsts_always=settings.gateway_hsts_always)
     # Order matters: the catch-all dispatcher must come last.
     for module in (health, docs, files, spa):
         app.include_router(module.router)

@@ -49,8 +49,12 @@ class Metrics:
 
 class EdgeMiddleware:
     def __init__(self, app: ASGIApp, *, metrics: Metrics, route_label: Callable[[str], str],
-                 trusted_proxies: Networks | None = None):
+                 trusted_proxies: Networks | None = None, hsts_max_age_s: int = 0, hsts_always: bool = False):
         self.app = app
+        # HSTS only over https: sent over plain HTTP it is ignored by browsers at best, and it
+        # would pin a development host to https at worst.
+        self.hsts = f"max-age={hsts_max_age_s}; includeSubDomains" if hsts_max_age_s > 0 else None
+        self.hsts_always = hsts_always
         self.metrics = metrics
         self.route_label = route_label
         self.trusted = trusted_proxies or Networks([])
@@ -67,6 +71,12 @@ class EdgeMiddleware:
         peer = scope.get("client")
         state["client_address"] = client_address(peer[0] if peer else None, incoming.get("x-forwarded-for"), self.trusted)
         route = self.route_label(scope.get("path", ""))
+        added = [(REQUEST_ID_HEADER, request_id), *SECURITY_HEADERS]
+        over_https = self._came_over_https(scope, incoming)
+        # What the services are told in X-Forwarded-Proto (auth builds its secure cookies from it).
+        state["scheme"] = "https" if over_https else scope.get("scheme", "http")
+        if self.hsts and (self.hsts_always or over_https):
+            added.append(("strict-transport-security", self.hsts))
         status_holder = {"status": 500, "started": False}
 
         async def send_wrapper(message: Message) -> None:
@@ -75,7 +85,7 @@ class EdgeMiddleware:
                 status_holder["started"] = True
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                for name, value in ((REQUEST_ID_HEADER, request_id), *SECURITY_HEADERS):
+                for name, value in added:
                     if name.encode() not in present:
                         headers.append((name.encode(), value.encode()))
                 message["headers"] = headers
@@ -89,7 +99,8 @@ class EdgeMiddleware:
             if status_holder["started"]:
                 raise
             logger.exception("unhandled error on %s %s", scope["method"], scope.get("path"))
-            body = json.dumps(error_body("internal_error", "something went wrong on our side")).encode()
+            body = json.dumps(error_body("internal_error", "something went wrong on our side",
+                                         extra={"request_id": request_id})).encode()
             await send_wrapper({"type": "http.response.start", "status": 500, "headers": [
                 (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
@@ -100,6 +111,14 @@ class EdgeMiddleware:
                 "path": scope.get("path"), "route": route, "status": status_holder["status"],
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             }))
+
+    def _came_over_https(self, scope: Scope, incoming: dict[str, str]) -> bool:
+        if scope.get("scheme") == "https":
+            return True
+        # A TLS terminator in front says so in X-Forwarded-Proto; only a trusted one is believed.
+        peer = scope.get("client")
+        forwarded = incoming.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+        return forwarded == "https" and bool(peer) and bool(self.trusted.networks) and peer[0] in self.trusted
 
     def _observe(self, route: str, method: str, status: int, started: float) -> None:
         self.metrics.requests.labels(route, method, str(status)).inc()

@@ -1,5 +1,8 @@
-"""Listens for `auth.api_key.revoked` and drops the revoked key's cached token, so the key stops
-working within moments instead of when its cached token expires.
+"""Listens for what makes a credential stop working before its token expires, and acts within
+moments instead of when the cached or issued token runs out:
+- `auth.api_key.revoked`: drop the key's cached token (and tombstone it);
+- `auth.user.tier_changed`: drop every cached token of the user's keys (they carry the old tier);
+- `auth.session.revoked`: record the revocation, so require_identity refuses the session's tokens.
 
 Each gateway process has its own exclusive, auto-delete, server-named queue: every process must
 see every revocation (a shared queue would hand each message to only one of them). Such a queue
@@ -18,25 +21,35 @@ import pika
 from atelier_messaging.topology import EVENTS_EXCHANGE, declare_topology
 
 from .apikeys import Revoker
+from .session_revocations import MalformedRevocation, SessionRevoker
 
 logger = logging.getLogger("gateway.revocations")
 
 ROUTING_KEY = "auth.api_key.revoked.v1"
+TIER_CHANGED_KEY = "auth.user.tier_changed.v1"
+SESSION_REVOKED_KEY = "auth.session.revoked.v1"
+ROUTING_KEYS = (ROUTING_KEY, TIER_CHANGED_KEY, SESSION_REVOKED_KEY)
+
+
+def data_of(body: bytes) -> dict | None:
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        return None
+    data = envelope.get("data") if isinstance(envelope, dict) else None
+    return data if isinstance(data, dict) else None
 
 
 def key_id_of(body: bytes) -> str | None:
-    try:
-        envelope = json.loads(body)
-        key_id = envelope["data"]["key_id"]
-    except (ValueError, KeyError, TypeError):
-        return None
+    key_id = (data_of(body) or {}).get("key_id")
     return key_id if isinstance(key_id, str) and key_id else None
 
 
 class RevocationListener:
-    def __init__(self, amqp_url: str, revoker: Revoker, *, max_backoff_s: float = 30.0):
+    def __init__(self, amqp_url: str, revoker: Revoker, sessions: SessionRevoker, *, max_backoff_s: float = 30.0):
         self.amqp_url = amqp_url
         self.revoker = revoker
+        self.sessions = sessions
         self.max_backoff_s = max_backoff_s
         self._stop = threading.Event()
         self.connected = threading.Event()
@@ -72,7 +85,8 @@ class RevocationListener:
             channel = connection.channel()
             declare_topology(channel)
             queue = channel.queue_declare(queue="", exclusive=True, auto_delete=True).method.queue
-            channel.queue_bind(queue=queue, exchange=EVENTS_EXCHANGE, routing_key=ROUTING_KEY)
+            for routing_key in ROUTING_KEYS:
+                channel.queue_bind(queue=queue, exchange=EVENTS_EXCHANGE, routing_key=routing_key)
             channel.basic_qos(prefetch_count=50)
             channel.basic_consume(queue=queue, on_message_callback=self._on_message)
             # Only now, with the queue bound, is forgetting safe: nothing revoked later can be missed.
@@ -90,13 +104,36 @@ class RevocationListener:
                     pass
 
     def _on_message(self, channel, method, _properties, body: bytes) -> None:
-        key_id = key_id_of(body)
-        if key_id is None:
-            logger.warning("ignoring a malformed %s message", ROUTING_KEY)
+        # A Redis failure raises: the connection drops, the message is redelivered nowhere
+        # (exclusive queue), and the reconnect forgets every cached key instead.
+        routing_key = method.routing_key
+        data = data_of(body)
+        if data is None:
+            logger.warning("ignoring a malformed %s message", routing_key)
+        elif routing_key == SESSION_REVOKED_KEY:
+            self._session_revoked(data)
+        elif routing_key == TIER_CHANGED_KEY:
+            user_id = data.get("user_id")
+            if isinstance(user_id, str) and user_id:
+                dropped = self.revoker.forget_owner(user_id)
+                logger.info(json.dumps({"event": "api_keys_tier_changed", "user_id": user_id, "dropped": dropped}))
+            else:
+                logger.warning("ignoring a %s message without user_id", routing_key)
         else:
-            # A Redis failure raises: the connection drops, the message is redelivered nowhere
-            # (exclusive queue), and the reconnect forgets every cached key instead.
-            found = self.revoker.revoke(key_id)
-            logger.info(json.dumps({"event": "api_key_revoked", "key_id": key_id, "was_cached": found}))
+            key_id = key_id_of(body)
+            if key_id is None:
+                logger.warning("ignoring a malformed %s message", routing_key)
+            else:
+                found = self.revoker.revoke(key_id)
+                logger.info(json.dumps({"event": "api_key_revoked", "key_id": key_id, "was_cached": found}))
         self.handled += 1
         channel.basic_ack(method.delivery_tag)
+
+    def _session_revoked(self, data: dict) -> None:
+        try:
+            key = self.sessions.record(data)
+        except MalformedRevocation as exc:
+            logger.warning("ignoring a malformed %s message: %s", SESSION_REVOKED_KEY, exc)
+            return
+        logger.info(json.dumps({"event": "session_revoked", "user_id": data.get("user_id"),
+                                "session_id": data.get("session_id"), "reason": data.get("reason"), "key": key}))

@@ -33,18 +33,47 @@ class Limits:
     pool_s: float  # waiting for a free pooled connection
 
 
-def make_session(max_connections: int) -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(limit=max_connections, limit_per_host=0, keepalive_timeout=30.0,
+class _Response(aiohttp.ClientResponse):
+    """Never lets a connection that carried a 5xx go back to the pool (finding 6).
+
+    A server that just failed may close the connection or leave bytes on it, and the next caller
+    (another user, a POST that cannot be resent) would inherit it. When the whole body arrived with
+    the headers, aiohttp has already pooled the connection by the time start() returns; nothing
+    can have taken it since (no await in between), so closing it there is safe."""
+
+    async def start(self, connection):
+        response = await super().start(connection)
+        if self.status >= 500:
+            attached = self._connection
+            protocol = attached.protocol if attached is not None else self._protocol
+            if attached is not None and protocol is not None:
+                protocol.force_close()  # closed instead of pooled when released
+            elif protocol is not None:
+                protocol.close()  # already idle in the pool: the pool discards closed connections
+        return response
+
+
+def make_session(max_connections: int, *, keepalive_s: float = 4.0) -> aiohttp.ClientSession:
+    """A pool of at most `max_connections`. Idle connections are dropped after `keepalive_s`, which
+    must stay below the upstreams' own keep-alive (uvicorn: 5 s): otherwise the upstream closes an
+    idle connection just as we send on it, and a POST cannot be retried safely."""
+    connector = aiohttp.TCPConnector(limit=max_connections, limit_per_host=0, keepalive_timeout=keepalive_s,
                                      enable_cleanup_closed=False, ttl_dns_cache=300)
     return aiohttp.ClientSession(
-        connector=connector, auto_decompress=False, trust_env=False, cookie_jar=aiohttp.DummyCookieJar(),
+        connector=connector, response_class=_Response, auto_decompress=False, trust_env=False, cookie_jar=aiohttp.DummyCookieJar(),
         skip_auto_headers=_SKIP_AUTO_HEADERS, timeout=aiohttp.ClientTimeout(total=None),
     )
 
 
 async def send(session: aiohttp.ClientSession, method: str, url: str, headers: list[tuple[str, str]],
                body: bytes | None, limits: Limits) -> aiohttp.ClientResponse:
-    """Send and return the response with its body unread; the caller must release() or close() it."""
+    """Send and return the response with its body unread; the caller must release() or close() it.
+
+    An idempotent request (GET, HEAD, OPTIONS, PUT, DELETE) that fails on a pooled connection the
+    upstream had already closed (ServerDisconnectedError / ClientOSError before any response byte)
+    is sent once more on a fresh connection by aiohttp itself (RFC 9112 section 9.3.1.1; on by
+    default since aiohttp 3.10, tested in test_upstream_connections_integration). Other methods
+    are never resent: the upstream may have acted on them."""
     timeout = aiohttp.ClientTimeout(total=None, connect=limits.pool_s + limits.connect_s,
                                     sock_connect=limits.connect_s, sock_read=limits.read_s)
     try:

@@ -100,6 +100,8 @@ class Upstream:
             Route("/api/payments/openapi.json", lambda r: JSONResponse({"error": {"code": "not_found"}}, status_code=404)),
             Route("/api/v1/openapi.json", lambda r: JSONResponse(OPENAPI_PRE)),
             Route("/api/v1/slow", self._slow),
+            Route("/api/v1/overloaded", lambda r: JSONResponse(
+                {"error": {"code": "overloaded", "message": "busy"}}, status_code=503, headers={"Retry-After": "7"})),
             Route("/api/auth/redirect", self._redirect),
             Route("/api/auth/cookies", self._cookies),
             Route("/internal/api-keys/introspect", self._introspect, methods=["POST"]),
@@ -188,6 +190,85 @@ class Upstream:
         return response
 
 
+class FlakyUpstream:
+    """A raw HTTP/1.1 server that misbehaves the way real upstreams do at the worst moment.
+
+    Every connection answers its requests with keep-alive, but:
+    - `GET /boom` answers 500 with an HTML debug page, and the connection is then dead: the next
+      request sent on it is read and the socket closed without an answer (what a crashed worker
+      or a server that closes after an error does);
+    - with `close_reused=True`, any second request on one connection is dropped the same way
+      (the upstream's keep-alive timeout firing just as the gateway reuses the connection).
+    """
+
+    def __init__(self, *, close_reused: bool = False):
+        self.close_reused = close_reused
+        self.connections = 0
+        self.requests: list[str] = []
+        self.sock = bound_socket()
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    async def _read_request(self, reader) -> tuple[str, str] | None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return None
+        lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = lines[0].split(" ", 2)
+        length = 0
+        for line in lines[1:]:
+            if line.lower().startswith("content-length:"):
+                length = int(line.split(":", 1)[1])
+        if length:
+            await reader.readexactly(length)
+        return method, path
+
+    async def _serve(self, reader, writer) -> None:
+        self.connections += 1
+        served, dead = 0, False
+        try:
+            while True:
+                request = await self._read_request(reader)
+                if request is None:
+                    return
+                method, path = request
+                self.requests.append(f"{method} {path}")
+                if dead or (self.close_reused and served >= 1):
+                    return  # closes without a byte of answer
+                served += 1
+                if path.startswith("/api/v1/boom"):
+                    body = b"<!doctype html><title>Server Error</title><h1>Traceback (most recent call last)</h1>"
+                    writer.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\n"
+                                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+                    dead = True
+                else:
+                    body = json.dumps({"ok": True, "method": method}).encode()
+                    status = b"201 Created" if method == "POST" else b"200 OK"
+                    writer.write(b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\n"
+                                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+                                 + (b"" if method == "HEAD" else body))
+                await writer.drain()
+        finally:
+            writer.close()
+
+    def __enter__(self) -> "FlakyUpstream":
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(timeout=10)
+        return self
+
+    async def _start(self) -> None:
+        self.server = await asyncio.start_server(self._serve, sock=self.sock)
+
+    def __exit__(self, *exc) -> None:
+        async def stop():
+            self.server.close()
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+
+
 def decode_echo(response) -> dict:
     data = response.json()
     data["body"] = base64.b64decode(data["body"])
@@ -195,4 +276,4 @@ def decode_echo(response) -> dict:
     return data
 
 
-__all__ = ["ServerThread", "Upstream", "bound_socket", "dead_url", "decode_echo", "json"]
+__all__ = ["FlakyUpstream", "ServerThread", "Upstream", "bound_socket", "dead_url", "decode_echo", "json"]

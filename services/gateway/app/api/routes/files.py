@@ -30,9 +30,10 @@ async def get_file(request: Request, key: str) -> Response:
     storage: FilesystemStorage = request.app.state.storage
     try:
         path = storage.path_for(key)
-    except InvalidKey as exc:
+        found = path.is_file()
+    except (InvalidKey, ValueError, OSError) as exc:  # ValueError: a NUL byte in the path
         raise ApiError(404, "not_found", "no such file") from exc
-    if not path.is_file():
+    if not found:
         raise ApiError(404, "not_found", "no such file")
 
     content_type = str(storage.read_meta(key).get("content_type") or "application/octet-stream")

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import unquote_plus
 
 import aiohttp
 from fastapi import Request
@@ -21,6 +21,8 @@ from ... import deps
 from ...errors import ApiError
 from ...headers import filter_request_headers, filter_response_headers, rewrite_location
 from ...routing import Route, is_public_path
+from ...streams import StreamLease
+from ...upstream_errors import answer_upstream_failure, needs_review
 from ...upstream import Limits, UpstreamTimeout, UpstreamUnavailable, response_headers, send
 from . import spa
 
@@ -38,7 +40,8 @@ def is_api_path(path: str) -> bool:
 async def read_body_limited(request: Request, limit: int) -> bytes:
     too_large = ApiError(413, "payload_too_large", f"the request body is larger than {limit} bytes")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    # isascii: "²".isdigit() is True, and int() would raise on it.
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large
     # Counted as it arrives: Content-Length may be absent (chunked) or a lie.
     received = bytearray()
@@ -55,16 +58,19 @@ def upstream_url(route: Route, request: Request, *, strip_token: bool = False) -
     query = request.scope.get("query_string", b"").decode("latin-1")
     if strip_token and query:
         # The token now travels in the Authorization header (an API key never travels at all).
-        query = urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "access_token"])
+        # Dropped piece by piece, the rest kept byte for byte (re-encoding would alter odd escapes).
+        query = "&".join(p for p in query.split("&") if unquote_plus(p.split("=", 1)[0]) != "access_token")
     url = route.upstream + path.decode("latin-1")
     return url + ("?" + query if query else "")
 
 
-async def _relay(upstream: aiohttp.ClientResponse, route: Route) -> AsyncIterator[bytes]:
+async def _relay(upstream: aiohttp.ClientResponse, route: Route, lease: StreamLease | None) -> AsyncIterator[bytes]:
     finished = False
     try:
         async for chunk in upstream.content.iter_any():
             yield chunk
+            if lease is not None:
+                await lease.renew_if_due()
         finished = True
     except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
         logger.info("upstream %s went silent for longer than the idle limit; closing the stream", route.service)
@@ -74,6 +80,8 @@ async def _relay(upstream: aiohttp.ClientResponse, route: Route) -> AsyncIterato
     finally:
         # A stream left unfinished (client gone, idle limit) must not go back to the pool half-read.
         upstream.release() if finished else upstream.close()
+        if lease is not None:
+            await lease.release()
 
 
 def _limits(request: Request, route: Route) -> Limits:
@@ -91,26 +99,43 @@ SMALL_BODY_BYTES = 64 * 1024
 
 def _small_and_complete(upstream: aiohttp.ClientResponse, route: Route, path: str) -> bool:
     length = upstream.headers.get("content-length", "")
-    return (length.isdigit() and int(length) <= SMALL_BODY_BYTES and not route.is_sse(path)
+    return (length.isascii() and length.isdigit() and int(length) <= SMALL_BODY_BYTES and not route.is_sse(path)
             and "text/event-stream" not in upstream.headers.get("content-type", ""))
 
 
 async def forward(request: Request, route: Route, credentials: deps.Credentials,
-                  extra_headers: dict[str, str] | None = None) -> Response:
+                  extra_headers: dict[str, str] | None = None, lease: StreamLease | None = None) -> Response:
+    """Forward and answer. An event stream's `lease` is released when the stream ends, or here
+    at once when no stream comes of it."""
+    try:
+        response = await _forward(request, route, credentials, extra_headers, lease)
+    except BaseException:
+        if lease is not None:
+            await lease.release()
+        raise
+    if lease is not None and not isinstance(response, StreamingResponse):
+        await lease.release()
+    return response
+
+
+async def _forward(request: Request, route: Route, credentials: deps.Credentials,
+                   extra_headers: dict[str, str] | None, lease: StreamLease | None) -> Response:
     body = await read_body_limited(request, route.max_body_bytes)
     headers = filter_request_headers(
         request.headers.items(),
         request_id=request.state.request_id,
         client_ip=request.state.client_address,
-        scheme=request.url.scheme,
+        scheme=getattr(request.state, "scheme", request.url.scheme),
         host=request.headers.get("host"),
         authorization=credentials.forward_authorization,
     )
     metrics = request.app.state.metrics
     started = time.perf_counter()
     try:
+        # Event streams have a pool of their own: they can never use up what ordinary requests need.
+        session = request.app.state.upstream_streams if route.is_sse(request.url.path) else request.app.state.upstream
         upstream = await send(
-            request.app.state.upstream, request.method,
+            session, request.method,
             upstream_url(route, request, strip_token=credentials.strip_query_token), headers,
             None if (not body and request.method in _BODYLESS) else body, _limits(request, route),
         )
@@ -124,6 +149,8 @@ async def forward(request: Request, route: Route, credentials: deps.Credentials,
         raise ApiError(502, "upstream_unavailable", f"the {route.service} service is unavailable") from exc
     metrics.observe_upstream(route.name, str(upstream.status), started)
 
+    if needs_review(upstream.status, upstream.headers.get("content-type", ""), request.url.path):
+        return await answer_upstream_failure(upstream, route.service, request.state.request_id)
     if _small_and_complete(upstream, route, request.url.path):
         # A short answer of known length: read it whole. Streaming it would cost a task group
         # and a disconnect watcher per request for no gain (nothing arrives late).
@@ -135,7 +162,7 @@ async def forward(request: Request, route: Route, credentials: deps.Credentials,
         upstream.release()
         response: Response = Response(content, status_code=upstream.status)
     else:
-        response = StreamingResponse(_relay(upstream, route), status_code=upstream.status)
+        response = StreamingResponse(_relay(upstream, route, lease), status_code=upstream.status)
     # Set raw: repeated headers (Set-Cookie) must survive, and Content-Length/Encoding stay as sent
     # because the body is passed through undecoded.
     response.raw_headers = [
@@ -156,10 +183,17 @@ async def dispatch(request: Request) -> Response:
     route = deps.routing_table(request).match(path)
     if route is not None:
         limit_headers = await request.app.state.rate_limiter.check(request.method, path, request.state.client_address)
-        credentials = await deps.resolve_credentials(request)
+        is_stream = route.is_sse(path)
+        credentials = await deps.resolve_credentials(request, query_token_allowed=is_stream)
         if route.requires_token:
-            await deps.require_identity(request, credentials)
-        return await forward(request, route, credentials, limit_headers)
+            identity = await deps.require_identity(request, credentials)
+        else:
+            identity = await deps.optional_identity(request, credentials)
+        if is_stream and identity is not None:
+            lease = await request.app.state.stream_slots.acquire(identity)
+            return await forward(request, route, credentials, limit_headers, lease)
+        async with request.app.state.in_flight.hold(identity.user_id if identity else None):
+            return await forward(request, route, credentials, limit_headers)
     if is_api_path(path):
         raise ApiError(404, "not_found", f"no API route at {request.url.path}")
     if request.method in ("GET", "HEAD"):

@@ -31,9 +31,10 @@ def _inside(root: Path, relative: str) -> Path | None:
         return None
     try:
         candidate = (root / relative).resolve()
+        # is_file() inside the try: a name too long for the filesystem raises OSError (ENAMETOOLONG).
+        if root.resolve() not in candidate.parents or not candidate.is_file():
+            return None
     except (OSError, ValueError):
-        return None
-    if root.resolve() not in candidate.parents or not candidate.is_file():
         return None
     return candidate
 
