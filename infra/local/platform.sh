@@ -15,6 +15,18 @@ LOG_FILE="$RUN_DIR/platform.log"
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-180}
 
 running() { [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; }
+# What the gateway's /readyz says is not ready, one line per part (empty when it cannot tell).
+not_ready() {
+  curl -sS -m 3 "$1" 2>/dev/null | .venv/bin/python -c '
+import json, sys
+try:
+    checks = json.load(sys.stdin).get("checks", {})
+except ValueError:
+    sys.exit()
+for name, state in checks.items():
+    if state != "ok":
+        print(f"    {name}: {state}")' 2>/dev/null || true
+}
 port() { grep -E "^GATEWAY_PORT=" "$ENV_FILE" | cut -d= -f2; }
 
 case "$cmd" in
@@ -29,9 +41,13 @@ case "$cmd" in
         printf '\n==> ready in %ss: http://localhost:%s\n' "$i" "$(port)"; exit 0
       fi
       if ! running; then echo; echo "the platform exited; last lines of $LOG_FILE:" >&2; tail -40 "$LOG_FILE" >&2; exit 1; fi
+      # Say what is still missing now and then: a service that is up but cannot serve (auth
+      # unable to read its signing keys) names the reason here, long before the time-out.
+      if [ $((i % 15)) -eq 0 ]; then reasons=$(not_ready "$url"); [ -n "$reasons" ] && printf '\n  not ready yet:\n%s\n' "$reasons"; fi
       printf '.'; sleep 1
     done
-    echo; echo "not ready after ${READY_TIMEOUT_S}s; last lines of $LOG_FILE:" >&2; tail -40 "$LOG_FILE" >&2; exit 1
+    echo; echo "not ready after ${READY_TIMEOUT_S}s:" >&2; not_ready "$url" >&2
+    echo "last lines of $LOG_FILE:" >&2; tail -40 "$LOG_FILE" >&2; exit 1
     ;;
   stop)
     if running; then

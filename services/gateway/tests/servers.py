@@ -90,8 +90,11 @@ class Upstream:
         self.token_for = None
         self.release_stream = threading.Event()
         self.stream_finished = threading.Event()
+        # What /readyz answers: (status, body); a test may make the upstream unready.
+        self.readiness: tuple[int, dict] = (200, {"status": "ready"})
         self.app = Starlette(routes=[
             Route("/healthz", lambda r: JSONResponse({"status": "ok"})),
+            Route("/readyz", lambda r: JSONResponse(self.readiness[1], status_code=self.readiness[0])),
             Route("/api/auth/.well-known/jwks.json", self._jwks),
             Route("/api/v1/jobs/keepalive/events", self._keepalive),
             Route("/api/v1/jobs/silent/events", self._silent),

@@ -116,6 +116,17 @@ async def test_readiness_lists_what_is_down(client, gateway, swap_state):
     assert response.json()["down"] == ["payments"]
 
 
+async def test_readiness_passes_on_why_an_upstream_is_not_ready(client, upstream):
+    """auth alive but unable to sign (its stored keys unreadable) is not ready, and says why."""
+    upstream.readiness = (503, {"status": "unavailable", "reason": "signing_key_unreadable"})
+    try:
+        response = await client.get("/readyz")
+    finally:
+        upstream.readiness = (200, {"status": "ready"})
+    assert response.status_code == 503
+    assert "signing_key_unreadable" in response.json()["checks"]["auth"]
+
+
 async def test_metrics_count_requests_by_route_and_status(client):
     await client.get("/api/nope")
     await client.get("/api/auth/me")

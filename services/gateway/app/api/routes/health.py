@@ -21,11 +21,16 @@ async def healthz() -> dict[str, str]:
 
 
 async def _check_upstream(client: httpx.AsyncClient, base_url: str, timeout_s: float) -> str | None:
+    """The upstream's own readiness (can it serve: its database, auth's signing key), with
+    the reason it gives, so `make up` and an operator see why the platform is not ready."""
     try:
-        response = await client.get(f"{base_url}/healthz", timeout=timeout_s)
+        response = await client.get(f"{base_url}/readyz", timeout=timeout_s)
     except httpx.HTTPError as exc:
         return f"unreachable: {type(exc).__name__}"
-    return None if response.status_code == 200 else f"answered {response.status_code}"
+    if response.status_code == 200:
+        return None
+    reason = " ".join(response.text.split())[:300]
+    return f"answered {response.status_code}: {reason}" if reason else f"answered {response.status_code}"
 
 
 async def _check_redis(request: Request, timeout_s: float) -> str | None:
