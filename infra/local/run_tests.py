@@ -23,6 +23,7 @@ PROJECTS = [
     "packages/atelier_identity",
     "packages/atelier_storage",
     "packages/atelier_devkit",
+    "packages/atelier_django",
     "services/auth",
     "services/payments",
     "services/pre_inference",

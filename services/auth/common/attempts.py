@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 
 import redis
+from atelier_django.client_address import client_address  # noqa: F401 - the platform's one reading of X-Forwarded-For
 from django.conf import settings
 from rest_framework import status
 
@@ -30,7 +31,7 @@ return n
 
 class TooManyAttempts(ApiError):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_code = "too_many_attempts"
+    default_code = "rate_limited"  # the platform's one code for "slow down" (CONTRIBUTING.md)
     default_detail = "too many attempts; try again later"
 
     def __init__(self, wait: int):
@@ -87,21 +88,19 @@ def reset(limit: Limit, subject: str) -> None:
         log.error("attempt counter not reset: %s", exc)
 
 
-def client_address(request) -> str:
-    """The gateway appends the address it saw to X-Forwarded-For: its last entry is the
-    only one we can trust, and only when the request comes from the gateway."""
-    remote = request.META.get("REMOTE_ADDR", "")
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded and remote in settings.AUTH_TRUSTED_PROXIES:
-        last = forwarded.split(",")[-1].strip()
-        if last:
-            return last[:64]
-    return remote
+def login_subjects(account: str, address: str) -> tuple[tuple[Limit, str], tuple[Limit, str]]:
+    """What a password guess counts against: the account *from this address*, and the
+    address across all accounts (looser; it stops spraying one password over many).
 
-
-def login_limits():
-    return (Limit("login-account", *settings.AUTH_LOGIN_LIMIT_PER_ACCOUNT),
-            Limit("login-address", *settings.AUTH_LOGIN_LIMIT_PER_ADDRESS))
+    Never the account alone: then anyone could lock a chosen person out with a few wrong
+    passwords. Guessing from one address is slowed; the owner, elsewhere, still logs in.
+    Returns (account-and-address, address); a success resets only the first.
+    """
+    # AUTH_LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS when configured; the old per-account
+    # budget otherwise, now spent per address.
+    pair = getattr(settings, "AUTH_LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS", settings.AUTH_LOGIN_LIMIT_PER_ACCOUNT)
+    return ((Limit("login-account-address", *pair), f"{account}\n{address}"),
+            (Limit("login-address", *settings.AUTH_LOGIN_LIMIT_PER_ADDRESS), address))
 
 
 def reset_limits():

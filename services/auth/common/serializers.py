@@ -1,16 +1,11 @@
-"""Serializer base for request bodies: unknown keys are an error, not silently dropped."""
+"""Auth's strict fields. The serializer base (unknown keys are an error, not silently
+dropped) is the shared kit's, re-exported for auth's apps."""
 from __future__ import annotations
 
+from atelier_django.serializers import StrictSerializer
 from rest_framework import serializers
 
-
-class StrictSerializer(serializers.Serializer):
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
-        return super().to_internal_value(data)
+__all__ = ["StrictCharField", "StrictEmailField", "StrictSerializer"]
 
 
 class StrictCharField(serializers.CharField):

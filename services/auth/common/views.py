@@ -4,7 +4,7 @@ from __future__ import annotations
 from rest_framework import exceptions
 from rest_framework.views import APIView
 
-from .errors import UnsupportedMediaType
+from atelier_django.exceptions import UnsupportedMediaType
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 

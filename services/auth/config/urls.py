@@ -21,7 +21,7 @@ urlpatterns = [
     path("readyz", views.ReadyzView.as_view(), name="readyz"),
 ]
 
-handler400 = "config.views.bad_request"
-handler403 = "config.views.permission_denied"
-handler404 = "config.views.not_found"
-handler500 = "config.views.server_error"
+handler400 = "atelier_django.json_errors.handler400"
+handler403 = "atelier_django.json_errors.handler403"
+handler404 = "atelier_django.json_errors.handler404"
+handler500 = "atelier_django.json_errors.handler500"

@@ -4,9 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from atelier_contracts import make_envelope
+from atelier_django.request_ids import current_request_id
 from atelier_messaging.django import publish_on_commit
-
-from common.correlation import correlation_id_var
 
 
 def iso(value: datetime) -> str:
@@ -14,7 +13,7 @@ def iso(value: datetime) -> str:
 
 
 def _publish(event_type: str, data: dict) -> None:
-    publish_on_commit(make_envelope(event_type, 1, data, producer="payments", correlation_id=correlation_id_var.get()))
+    publish_on_commit(make_envelope(event_type, 1, data, producer="payments", correlation_id=current_request_id()))
 
 
 def subscription_activated(sub, at: datetime) -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from atelier_django.exceptions import ApiError
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework import status
 
-from common.errors import ApiError
 from customers.models import Customer
 
 from . import events
@@ -34,14 +34,14 @@ def cancel(user_id: str) -> Subscription:
         sub = (Subscription.objects.select_for_update(of=("self",)).select_related("customer", "plan")
                .filter(customer__user_id=user_id, status__in=LIVE_STATUSES).first())
         if sub is None:
-            raise ApiError("subscription_not_found", "you have no subscription to cancel",
+            raise ApiError(code="subscription_not_found", detail="you have no subscription to cancel",
                            status_code=status.HTTP_404_NOT_FOUND)
         if sub.status == SubscriptionStatus.CANCELED:
             return sub
         try:
             get_provider(sub.provider).cancel_at_period_end(sub)
         except ProviderError as exc:
-            raise ApiError("provider_unavailable", f"the payment provider failed: {exc}",
+            raise ApiError(code="provider_unavailable", detail=f"the payment provider failed: {exc}",
                            status_code=status.HTTP_503_SERVICE_UNAVAILABLE) from exc
         sub.status, sub.canceled_at = SubscriptionStatus.CANCELED, timezone.now()
         sub.save(update_fields=["status", "canceled_at", "updated_at"])

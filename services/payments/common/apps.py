@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class CommonConfig(AppConfig):
-    """Cross-cutting pieces: error shape, token authentication, health, messaging tables."""
+    """Payments' own cross-cutting pieces: token authentication, health, messaging tables.
+    The error shape, request ids, JSON parsing and scopes are the shared kit's (atelier_django)."""
 
     name = "common"
     default_auto_field = "django.db.models.BigAutoField"

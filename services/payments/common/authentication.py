@@ -8,12 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from atelier_django.exceptions import ApiError
 from atelier_identity import Identity, TokenError, TokenVerifier
 from django.conf import settings
 from rest_framework import exceptions, status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-
-from .errors import ApiError
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         except TokenError as exc:
             if exc.code == "auth_unavailable":
                 # Our dependency is down, not the caller's fault: 503, so clients retry.
-                raise ApiError(exc.code, "cannot verify tokens right now", status_code=status.HTTP_503_SERVICE_UNAVAILABLE) from exc
+                raise ApiError(code=exc.code, detail="cannot verify tokens right now", status_code=status.HTTP_503_SERVICE_UNAVAILABLE) from exc
             raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from exc
         return TokenUser(identity), token
 

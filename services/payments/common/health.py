@@ -7,7 +7,7 @@ from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from .errors import error_body
+from atelier_django.errors import error_body
 
 logger = logging.getLogger(__name__)
 

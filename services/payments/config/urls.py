@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from atelier_django.permissions import Public
+
 from common.health import healthz, readyz
 
 admin.site.site_header = "Atelier payments"
@@ -16,12 +18,12 @@ urlpatterns = [
     path("api/payments/", include("billing.api.urls")),
     path("api/payments/sandbox/", include("sandbox.urls")),
     path("api/payments/openapi.json",
-         SpectacularAPIView.as_view(authentication_classes=(), permission_classes=(), custom_settings={"SCHEMA_PATH_PREFIX": "/api/payments"}),
+         SpectacularAPIView.as_view(authentication_classes=(), permission_classes=(Public,), custom_settings={"SCHEMA_PATH_PREFIX": "/api/payments"}),
          {"format": "json"}, name="openapi"),
     path("admin/payments/", admin.site.urls),
 ]
 
-handler400 = "common.errors.handler400"
-handler403 = "common.errors.handler403"
-handler404 = "common.errors.handler404"
-handler500 = "common.errors.handler500"
+handler400 = "atelier_django.json_errors.handler400"
+handler403 = "atelier_django.json_errors.handler403"
+handler404 = "atelier_django.json_errors.handler404"
+handler500 = "atelier_django.json_errors.handler500"

@@ -25,7 +25,9 @@ from .models import SandboxSession
 COOKIE = "sandbox_checkout_csrf"
 COOKIE_PATH = "/api/payments/sandbox/"
 SESSION_ID = re.compile(r"^cs_sandbox_[0-9a-f]{24}$")
-CARD = re.compile(r"^[0-9]{12,19}$")
+CARD = re.compile(r"^[0-9]{12,19}$", re.ASCII)
+COOKIE_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,64}")
+FORM_TOKEN_SHAPE = re.compile(r"[0-9a-f]{64}")
 TEST_CARDS = (
     (services.CARD_SUCCEEDS, "succeeds"),
     (services.CARD_DECLINED, "is declined"),
@@ -41,7 +43,7 @@ def _form_token(cookie: str, session_id: str) -> str:
 def _page(request: HttpRequest, session: SandboxSession | None, *, status: int = 200, error: str = "",
           cookie: str | None = None) -> HttpResponse:
     cookie = cookie or request.COOKIES.get(COOKIE) or ""
-    if not re.fullmatch(r"[A-Za-z0-9_-]{32,64}", cookie):
+    if not COOKIE_SHAPE.fullmatch(cookie):
         cookie = secrets.token_urlsafe(32)
     context = {"session": session, "error": error, "cards": TEST_CARDS,
                "token": _form_token(cookie, session.id) if session else "",
@@ -56,6 +58,14 @@ def _page(request: HttpRequest, session: SandboxSession | None, *, status: int =
     return response
 
 
+def _token_matches(cookie: str, session_id: str, sent: str) -> bool:
+    """The form field against the cookie. Both are the caller's text: only the shapes we
+    issue are compared, and as bytes (compare_digest raises TypeError on non-ASCII str)."""
+    if not COOKIE_SHAPE.fullmatch(cookie) or not FORM_TOKEN_SHAPE.fullmatch(sent):
+        return False
+    return hmac.compare_digest(_form_token(cookie, session_id).encode("ascii"), sent.encode("ascii"))
+
+
 @csrf_exempt  # the double-submit check below replaces Django's (see the module docstring)
 @require_http_methods(["GET", "POST"])
 def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
@@ -67,11 +77,12 @@ def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
 
     cookie = request.COOKIES.get(COOKIE, "")
     sent = request.POST.get("csrf_token", "")
-    if not cookie or not hmac.compare_digest(_form_token(cookie, session.id), sent):
+    if not _token_matches(cookie, session.id, sent):
         return _page(request, session, status=403, error="This form expired or came from another site. Try again.")
     if session.status != "open":
         return _page(request, session, status=409, error="This checkout has already been paid.")
-    card = re.sub(r"[\s-]", "", request.POST.get("card_number", ""))[:40]
+    # ASCII whitespace only: \s and [0-9] are Unicode-aware, and a card is ASCII digits.
+    card = re.sub(r"[ \t\r\n-]", "", request.POST.get("card_number", "")[:80])[:40]
     if not CARD.match(card):
         return _page(request, session, status=400, error="Enter a card number (digits only).")
     try:

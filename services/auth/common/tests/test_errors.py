@@ -2,10 +2,10 @@
 import io
 
 import pytest
+from atelier_django.strict_json import StrictJSONParser
 from rest_framework import exceptions, serializers
 
 from common.errors import PayloadTooLarge, exception_handler, flatten_fields
-from common.parsers import StrictJSONParser
 from common.serializers import StrictSerializer
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from atelier_django import settings as kit
 
 from . import safety
 
@@ -22,8 +23,10 @@ ATELIER_ENV = safety.atelier_env(os.environ.get("ATELIER_ENV"))
 PRODUCTION = ATELIER_ENV == "production"
 
 SECRET_KEY = safety.secret_key(ATELIER_ENV, os.environ.get("AUTH_SECRET_KEY"))
-DEBUG = False if PRODUCTION else env.bool("AUTH_DEBUG", default=False)
-ALLOWED_HOSTS = env.list("AUTH_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+# Debug pages print local variables (secrets among them): only when a developer sets
+# AUTH_DEBUG=1 by hand, never in production.
+DEBUG = kit.debug(ATELIER_ENV, os.environ.get("AUTH_DEBUG"))
+ALLOWED_HOSTS = kit.allowed_hosts(os.environ.get("AUTH_ALLOWED_HOSTS"), ["auth"])
 # The admin is reached through the gateway, whose origin differs from ours.
 CSRF_TRUSTED_ORIGINS = env.list(
     "AUTH_CSRF_TRUSTED_ORIGINS", default=["http://localhost:8000", "http://127.0.0.1:8000"]
@@ -43,10 +46,12 @@ INSTALLED_APPS = [
     "signing",
     "tiers",
     "apikeys",
+    "atelier_django",
 ]
 
 MIDDLEWARE = [
-    "common.middleware.RequestIdMiddleware",
+    "atelier_django.request_ids.RequestIdMiddleware",
+    "atelier_django.json_errors.JsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -55,7 +60,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "atelier_django.admin_throttle.AdminLoginThrottleMiddleware",
 ]
+# Even a DEBUG page for an exception outside a view shows no frames, locals or settings.
+DEFAULT_EXCEPTION_REPORTER = "atelier_django.json_errors.QuietExceptionReporter"
+CSRF_FAILURE_VIEW = "atelier_django.json_errors.csrf_failure"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -124,10 +133,10 @@ MAX_JSON_BODY_BYTES = 16 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["signing.authentication.AccessTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["common.parsers.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["atelier_django.strict_json.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "common.negotiation.JSONOnlyNegotiation",
-    "EXCEPTION_HANDLER": "common.errors.exception_handler",
+    "EXCEPTION_HANDLER": "atelier_django.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -183,6 +192,10 @@ AUTH_LOGIN_LIMIT_PER_ADDRESS = (env.int("AUTH_LOGIN_ATTEMPTS_PER_ADDRESS", defau
 AUTH_RESET_LIMIT_PER_ACCOUNT = (env.int("AUTH_RESET_ATTEMPTS_PER_ACCOUNT", default=5), 3600)
 AUTH_RESET_LIMIT_PER_ADDRESS = (env.int("AUTH_RESET_ATTEMPTS_PER_ADDRESS", default=20), 3600)
 AUTH_RESEND_LIMIT_PER_ACCOUNT = (env.int("AUTH_RESEND_PER_ACCOUNT", default=5), 3600)
+# Django admin login (atelier_django.admin_throttle, counters in this service's database).
+ATELIER_TRUSTED_PROXIES = AUTH_TRUSTED_PROXIES
+ADMIN_LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS = (env.int("AUTH_ADMIN_LOGIN_ATTEMPTS", default=5), 900)
+ADMIN_LOGIN_LIMIT_PER_ADDRESS = (env.int("AUTH_ADMIN_LOGIN_ATTEMPTS_PER_ADDRESS", default=50), 900)
 
 # E-mail: one .eml file per message under ATELIER_MAIL_DIR outside production.
 # A relative ATELIER_MAIL_DIR is taken from the repository root, as `make up` writes it.
@@ -206,8 +219,8 @@ EMAIL_VERIFICATION_TTL = timedelta(hours=env.int("AUTH_EMAIL_VERIFICATION_TTL_HO
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "common.logging.RequestIdFilter"}},
-    "formatters": {"json": {"()": "common.logging.JsonFormatter"}},
+    "filters": {"request_id": {"()": "atelier_django.request_ids.RequestIdLogFilter"}},
+    "formatters": {"json": {"()": "atelier_messaging.logs.JsonFormatter", "process_name": "auth"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]},
     },

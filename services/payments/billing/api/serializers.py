@@ -1,6 +1,6 @@
+from atelier_django.serializers import StrictSerializer
 from rest_framework import serializers
 
-from common.serializers import StrictSerializer
 from ledger.models import LedgerEntry
 
 from ..models import Payment, Subscription

@@ -1,15 +1,17 @@
 """The caller's billing routes (Bearer token) and the providers' webhook routes (signed)."""
 from __future__ import annotations
 
+import re
+
+from atelier_django.exceptions import ApiError
+from atelier_django.permissions import ACCOUNT, Public, scope_required
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.errors import ApiError
 from ledger.models import LedgerEntry
 from ledger.services import cash_account, credit_balance, credits_account
 
@@ -23,6 +25,9 @@ from .serializers import (CheckoutRequest, CheckoutResponse, EmptyRequest, Invoi
                           PageQuery, SubscriptionSerializer)
 
 MAX_WEBHOOK_BYTES = 256 * 1024
+# Finding 4: an API key reads billing only with billing:read, and never moves money.
+BILLING_READ = (scope_required("billing:read"),)
+OWN_SESSION_ONLY = (scope_required(ACCOUNT),)
 PAGE_PARAMS = [OpenApiParameter("page", int), OpenApiParameter("page_size", int)]
 
 
@@ -43,6 +48,8 @@ def _page(request: Request, queryset: QuerySet, serializer_class) -> dict:
 
 
 class CheckoutView(APIView):
+    permission_classes = OWN_SESSION_ONLY
+
     @extend_schema(request=CheckoutRequest, responses={201: CheckoutResponse})
     def post(self, request: Request) -> Response:
         body = CheckoutRequest(data=request.data)
@@ -53,6 +60,8 @@ class CheckoutView(APIView):
 
 
 class SubscriptionView(APIView):
+    permission_classes = BILLING_READ
+
     @extend_schema(responses=inline_serializer("SubscriptionEnvelope", {
         "subscription": SubscriptionSerializer(allow_null=True)}))
     def get(self, request: Request) -> Response:
@@ -61,6 +70,8 @@ class SubscriptionView(APIView):
 
 
 class CancelSubscriptionView(APIView):
+    permission_classes = OWN_SESSION_ONLY
+
     @extend_schema(request=EmptyRequest, responses=inline_serializer("CanceledSubscription", {
         "subscription": SubscriptionSerializer()}))
     def post(self, request: Request) -> Response:
@@ -70,6 +81,8 @@ class CancelSubscriptionView(APIView):
 
 
 class InvoiceListView(APIView):
+    permission_classes = BILLING_READ
+
     @extend_schema(parameters=PAGE_PARAMS, responses=_page_schema("InvoicePage", InvoiceSerializer))
     def get(self, request: Request) -> Response:
         payments = Payment.objects.filter(customer__user_id=request.user.user_id).order_by("-paid_at", "id")
@@ -78,6 +91,8 @@ class InvoiceListView(APIView):
 
 class LedgerView(APIView):
     """Only the caller's own accounts; the counterpart entries (revenue) are not theirs."""
+
+    permission_classes = BILLING_READ
 
     @extend_schema(parameters=PAGE_PARAMS, responses=_page_schema(
         "LedgerPage", LedgerEntrySerializer, credit_balance=serializers.IntegerField()))
@@ -94,23 +109,24 @@ class WebhookView(APIView):
     """No user token: the provider proves itself by signing the exact body."""
 
     authentication_classes = ()
-    permission_classes = (AllowAny,)
+    permission_classes = (Public,)
     provider_name = ""
 
     @extend_schema(request=None, responses=inline_serializer("WebhookAck", {
         "received": serializers.BooleanField(), "event_id": serializers.CharField(), "outcome": serializers.CharField()}))
     def post(self, request: Request) -> Response:
         length = request.META.get("CONTENT_LENGTH") or "0"
-        if not length.isdigit() or int(length) > MAX_WEBHOOK_BYTES:
-            raise ApiError("payload_too_large", "webhook body too large", status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses (a 500).
+        if not re.fullmatch(r"[0-9]{1,12}", length) or int(length) > MAX_WEBHOOK_BYTES:
+            raise ApiError(code="payload_too_large", detail="webhook body too large", status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         body = request.body  # the raw bytes: the signature covers them exactly
         provider = get_provider(self.provider_name)
         try:
             event = provider.parse_webhook(body, request.headers)
         except WebhookError as exc:
-            raise ApiError(exc.code, exc.message) from exc
+            raise ApiError(code=exc.code, detail=exc.message) from exc
         try:
             outcome = apply_event(provider.name, event)
         except NotYet as exc:
-            raise ApiError("not_ready", str(exc), status_code=status.HTTP_409_CONFLICT) from exc
+            raise ApiError(code="not_ready", detail=str(exc), status_code=status.HTTP_409_CONFLICT) from exc
         return Response({"received": True, "event_id": event.id, "outcome": outcome})

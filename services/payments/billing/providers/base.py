@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from atelier_django.strict_json import JsonLimits, JsonRejected, load_strict_json
+from atelier_django.timestamps import parse_unix_timestamp
+
 # Event types billing understands; adapters map their provider's names onto these.
 CHECKOUT_COMPLETED = "checkout.completed"
 INVOICE_PAID = "invoice.paid"
@@ -92,24 +95,80 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def verify_signature(secret: str, body: bytes, header: str | None, *, tolerance_s: int, now: float | None = None) -> None:
-    """Checks the MAC first (so a forger learns nothing about timing), then freshness."""
+MAX_SIGNATURE_HEADER_BYTES = 2000
+
+
+def header_bytes(value: str | bytes | None) -> bytes:
+    """A header as the bytes that arrived. WSGI hands headers over as latin-1 text, so any
+    byte survives the round trip; nothing here decodes them as anything else."""
+    if value is None:
+        return b""
+    if isinstance(value, bytes):
+        return value
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        # Not from a WSGI server; keep every character distinct (and non-ASCII) all the same.
+        return value.encode("utf-8", "surrogatepass")
+
+
+def verify_signature(secret: str, body: bytes, header: str | bytes | None, *, tolerance_s: int,
+                     now: float | None = None) -> None:
+    """Checks the MAC first (so a forger learns nothing about timing), then freshness.
+
+    The header is the attacker's: it is handled as bytes and anything unreadable (non-ASCII,
+    a timestamp past year 9999, signs, garbage) is ``signature_invalid``, never an exception
+    of another kind (an unhandled one once rendered this frame's variables, secret and
+    expected MAC included, on a debug page)."""
     if not secret:
         raise WebhookError("signature_invalid", "webhooks are not configured for this provider")
-    if not header or len(header) > 2000:
+    raw = header_bytes(header)
+    if not raw or len(raw) > MAX_SIGNATURE_HEADER_BYTES:
         raise WebhookError("signature_invalid", "missing signature header")
     timestamp, candidates = None, []
-    for part in header.split(","):
-        key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit() and len(value) <= 12:
-            timestamp = int(value)
-        elif key == "v1":
+    for part in raw.split(b","):
+        key, _, value = part.strip().partition(b"=")
+        if key == b"t":
+            try:
+                timestamp = parse_unix_timestamp(value)
+            except ValueError:
+                raise WebhookError("signature_invalid", "malformed signature timestamp") from None
+        elif key == b"v1":
             candidates.append(value)
     if timestamp is None or not candidates:
         raise WebhookError("signature_invalid", "malformed signature header")
-    expected = sign(secret, body, timestamp).split("v1=", 1)[1]
+    expected = sign(secret, body, timestamp).split("v1=", 1)[1].encode("ascii")
+    # compare_digest on bytes: on str it raises TypeError for non-ASCII input.
     if not any(hmac.compare_digest(expected, candidate) for candidate in candidates):
         raise WebhookError("signature_invalid", "signature does not match")
     now = time.time() if now is None else now
     if abs(now - timestamp) > tolerance_s:
         raise WebhookError("signature_expired", "signature timestamp is outside the tolerance")
+
+
+def check_stripe_header(header: str | bytes | None) -> None:
+    """What the stripe library may be given: printable ASCII of a sane length whose every
+    ``t=`` is a real unix time. It would otherwise fail in ways it does not report as a
+    SignatureVerificationError (non-ASCII text, timestamps past year 9999)."""
+    raw = header_bytes(header)
+    if not raw or len(raw) > MAX_SIGNATURE_HEADER_BYTES or not all(0x20 <= byte < 0x7F for byte in raw):
+        raise WebhookError("signature_invalid", "missing or unreadable signature header")
+    for part in raw.split(b","):
+        key, _, value = part.strip().partition(b"=")
+        if key == b"t":
+            try:
+                parse_unix_timestamp(value)
+            except ValueError:
+                raise WebhookError("signature_invalid", "malformed signature timestamp") from None
+
+
+# A provider's event is a modest JSON object; the bounds keep a signed but absurd body from
+# reaching the recursive decoder.
+WEBHOOK_JSON_LIMITS = JsonLimits(max_bytes=256 * 1024, max_depth=32, max_items=20_000, reject_duplicate_keys=False)
+
+
+def load_webhook_json(body: bytes) -> Any:
+    try:
+        return load_strict_json(body, WEBHOOK_JSON_LIMITS)
+    except JsonRejected as exc:
+        raise WebhookError("invalid_payload", "body is not JSON within bounds") from exc

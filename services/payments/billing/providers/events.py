@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from atelier_django.timestamps import MAX_UNIX_TIMESTAMP
+
 from .base import (CHECKOUT_COMPLETED, IGNORED, INVOICE_FAILED, INVOICE_PAID, SUBSCRIPTION_ENDED, ProviderEvent,
                    WebhookError)
 
@@ -19,7 +21,8 @@ TYPES = {
 def _ts(value: Any, name: str) -> datetime | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**40:
+    # Past year 9999 datetime overflows: such a value is a bad payload, not a server error.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_UNIX_TIMESTAMP:
         raise WebhookError("invalid_payload", f"{name} must be a unix timestamp")
     return datetime.fromtimestamp(value, tz=timezone.utc)
 
@@ -47,7 +50,8 @@ def _int(obj: dict, name: str) -> int | None:
 def _invoice_subscription(obj: dict) -> str | None:
     if obj.get("subscription") is not None:
         return _str(obj, "subscription")
-    details = (obj.get("parent") or {}).get("subscription_details") or {}
+    parent = obj.get("parent")
+    details = (parent.get("subscription_details") if isinstance(parent, dict) else None) or {}
     return _str(details, "subscription") if isinstance(details, dict) else None
 
 

@@ -2,12 +2,11 @@
 and Stripe-shaped events signed with PAYMENTS_SANDBOX_WEBHOOK_SECRET."""
 from __future__ import annotations
 
-import json
 import uuid
 
 from django.conf import settings
 
-from .base import CheckoutStart, Provider, WebhookError, verify_signature
+from .base import CheckoutStart, Provider, load_webhook_json, verify_signature
 from .events import translate
 
 SIGNATURE_HEADER = "Atelier-Signature"
@@ -29,11 +28,7 @@ class SandboxProvider(Provider):
     def parse_webhook(self, body: bytes, headers: dict[str, str]) -> object:
         verify_signature(settings.PAYMENTS_SANDBOX_WEBHOOK_SECRET, body, headers.get(SIGNATURE_HEADER),
                          tolerance_s=settings.PAYMENTS_WEBHOOK_TOLERANCE_S)
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise WebhookError("invalid_payload", "body is not JSON") from exc
-        return translate(payload)
+        return translate(load_webhook_json(body))
 
     def request_renewal(self, subscription) -> bool:
         from sandbox.services import charge_renewal

@@ -128,3 +128,17 @@ def test_stripe_without_a_secret_refuses():
     body = b"{}"
     with pytest.raises(WebhookError):
         StripeProvider(client=object(), webhook_secret="").parse_webhook(body, {"Stripe-Signature": sign("", body)})
+
+
+@pytest.mark.parametrize("header", [
+    "t=1700000000,v1=é" + "0" * 63, b"t=1700000000,v1=\xff\xfe", "t=١٧٠٠,v1=00", "t=²,v1=00",
+    "t=253402300800,v1=00", "t=-1,v1=00", "\udcff", b"\x00" * 10,
+])
+def test_unreadable_headers_are_invalid_not_exceptions_of_another_kind(header):
+    with pytest.raises(WebhookError) as caught:
+        verify_signature(SECRET, BODY, header, tolerance_s=300)
+    assert caught.value.code == "signature_invalid"
+
+
+def test_a_header_as_bytes_verifies():
+    verify_signature(SECRET, BODY, sign(SECRET, BODY).encode(), tolerance_s=300)

@@ -7,8 +7,9 @@ from django.http import Http404
 from django.test import RequestFactory
 from rest_framework import exceptions, serializers
 
-from common import errors
-from common.serializers import StrictSerializer
+from atelier_django import exceptions as errors
+from atelier_django import json_errors
+from atelier_django.serializers import StrictSerializer
 
 
 def handled(exc):
@@ -32,7 +33,7 @@ def handled(exc):
         (exceptions.MethodNotAllowed("POST"), 405, "method_not_allowed"),
         (exceptions.UnsupportedMediaType("text/plain"), 415, "unsupported_media_type"),
         (exceptions.Throttled(wait=3), 429, "rate_limited"),
-        (errors.ApiError("customer_not_found", "not yet", status_code=404), 404, "customer_not_found"),
+        (errors.ApiError("not yet", code="customer_not_found", status_code=404), 404, "customer_not_found"),
     ],
 )
 def test_api_exceptions_map_to_codes(exc, status, code):
@@ -68,8 +69,8 @@ def test_unexpected_exceptions_are_left_to_the_500_handler():
 
 @pytest.mark.parametrize(
     ("handler", "status", "code"),
-    [(errors.handler400, 400, "bad_request"), (errors.handler403, 403, "permission_denied"),
-     (errors.handler404, 404, "not_found")],
+    [(json_errors.handler400, 400, "bad_request"), (json_errors.handler403, 403, "permission_denied"),
+     (json_errors.handler404, 404, "not_found")],
 )
 def test_django_handlers_answer_json(handler, status, code):
     response = handler(RequestFactory().get("/nowhere"), Exception())
@@ -78,7 +79,7 @@ def test_django_handlers_answer_json(handler, status, code):
 
 
 def test_500_handler_answers_json_without_details():
-    response = errors.handler500(RequestFactory().get("/x"))
+    response = json_errors.handler500(RequestFactory().get("/x"))
     assert response.status_code == 500
     assert json.loads(response.content) == {"error": {"code": "internal_error", "message": "something went wrong on our side"}}
 

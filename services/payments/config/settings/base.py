@@ -5,45 +5,31 @@ development secret key, and DEBUG is off whatever else is set.
 """
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
 import environ
+from atelier_django import settings as kit
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 
-ATELIER_ENV = env.str("ATELIER_ENV", default="development")
-if ATELIER_ENV not in {"development", "test", "production"}:
-    raise ImproperlyConfigured(f"ATELIER_ENV must be development, test or production, not {ATELIER_ENV!r}")
+ATELIER_ENV = kit.atelier_env(os.environ.get("ATELIER_ENV"))
 PRODUCTION = ATELIER_ENV == "production"
 
 DEV_SECRET_KEY = "dev-insecure-payments-secret-key-change-me"
-MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_LENGTH = 50
+SECRET_KEY = kit.secret(ATELIER_ENV, "PAYMENTS_SECRET_KEY", os.environ.get("PAYMENTS_SECRET_KEY"),
+                        development_default=DEV_SECRET_KEY, min_length=MIN_SECRET_KEY_LENGTH)
+# Debug pages print local variables (secrets among them): only when a developer sets
+# PAYMENTS_DEBUG=1 by hand, never by default, never in production.
+DEBUG = kit.debug(ATELIER_ENV, os.environ.get("PAYMENTS_DEBUG"))
 
-
-def _secret_key() -> str:
-    key = env.str("PAYMENTS_SECRET_KEY", default="")
-    if not PRODUCTION:
-        return key or DEV_SECRET_KEY
-    if not key:
-        raise ImproperlyConfigured("PAYMENTS_SECRET_KEY is required when ATELIER_ENV=production")
-    if len(key) < MIN_SECRET_KEY_LENGTH:
-        raise ImproperlyConfigured(f"PAYMENTS_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters in production")
-    lowered = key.lower()
-    if key == DEV_SECRET_KEY or lowered.startswith(("dev", "django-insecure")) or "insecure" in lowered or "change-me" in lowered:
-        raise ImproperlyConfigured("PAYMENTS_SECRET_KEY looks like a development default; set a random secret")
-    return key
-
-
-SECRET_KEY = _secret_key()
-DEBUG = False if PRODUCTION else env.bool("PAYMENTS_DEBUG", default=ATELIER_ENV == "development")
-
-# The service listens on loopback only and is reached through the gateway, which may
-# forward the public Host header; narrow this with PAYMENTS_ALLOWED_HOSTS where it helps.
-ALLOWED_HOSTS = env.list("PAYMENTS_ALLOWED_HOSTS", default=["*"])
+# Loopback plus the internal name; the gateway forwards requests with the upstream Host.
+ALLOWED_HOSTS = kit.allowed_hosts(os.environ.get("PAYMENTS_ALLOWED_HOSTS"), ["payments"])
 CSRF_TRUSTED_ORIGINS = env.list(
     "PAYMENTS_CSRF_TRUSTED_ORIGINS", default=["http://localhost:8000", "http://127.0.0.1:8000"]
 )
@@ -57,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "atelier_django",
     "common",
     "customers",
     "plans",
@@ -66,7 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "common.correlation.CorrelationIdMiddleware",
+    "atelier_django.request_ids.RequestIdMiddleware",
+    "atelier_django.json_errors.JsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -75,7 +63,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "atelier_django.admin_throttle.AdminLoginThrottleMiddleware",
 ]
+# Even a DEBUG page for an exception outside a view shows no frames, locals or settings.
+DEFAULT_EXCEPTION_REPORTER = "atelier_django.json_errors.QuietExceptionReporter"
+CSRF_FAILURE_VIEW = "atelier_django.json_errors.csrf_failure"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -145,10 +137,11 @@ ATELIER_JWKS_URL = env.str("ATELIER_JWKS_URL", default="http://127.0.0.1:8101/ap
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["common.authentication.BearerTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Fail closed: a view that declares no scope (atelier_django.permissions) is refused.
+    "DEFAULT_PERMISSION_CLASSES": ["atelier_django.permissions.ScopeNotDeclared"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "common.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["atelier_django.strict_json.StrictJSONParser"],
+    "EXCEPTION_HANDLER": "atelier_django.exceptions.exception_handler",
     # API callers are identities from auth's tokens, never Django users of this service.
     "UNAUTHENTICATED_USER": None,
     "UNAUTHENTICATED_TOKEN": None,
@@ -163,13 +156,23 @@ SPECTACULAR_SETTINGS = {
 }
 
 
-# JSON lines (the formatter shared with the messaging processes), with the correlation id.
+# Request bodies are small JSON documents (atelier_django.strict_json bounds size, depth, values).
+MAX_JSON_BODY_BYTES = 64 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+
+# Django admin login: per (username, address) and per address (atelier_django.admin_throttle).
+ADMIN_LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS = (env.int("PAYMENTS_ADMIN_LOGIN_ATTEMPTS", default=5), 900)
+ADMIN_LOGIN_LIMIT_PER_ADDRESS = (env.int("PAYMENTS_ADMIN_LOGIN_ATTEMPTS_PER_ADDRESS", default=50), 900)
+# Only the gateway (on loopback) is believed about the client address (X-Forwarded-For).
+ATELIER_TRUSTED_PROXIES = env.list("PAYMENTS_TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
+
+# JSON lines (the formatter shared with the messaging processes), with the request id.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"correlation": {"()": "common.correlation.CorrelationIdFilter"}},
+    "filters": {"request_id": {"()": "atelier_django.request_ids.RequestIdLogFilter"}},
     "formatters": {"json": {"()": "atelier_messaging.logs.JsonFormatter", "process_name": "payments"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["correlation"]}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}},
     "root": {"handlers": ["stdout"], "level": env.str("PAYMENTS_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "pika": {"level": "WARNING"}},
 }
@@ -187,12 +190,20 @@ PAYMENTS_STRIPE_WEBHOOK_SECRET = env.str("PAYMENTS_STRIPE_WEBHOOK_SECRET", defau
 PAYMENTS_STRIPE_API_KEY = env.str("PAYMENTS_STRIPE_API_KEY", default="")
 # Empty: Stripe's own API address. Set only to point the client at a local fake server or a proxy.
 PAYMENTS_STRIPE_API_BASE = env.str("PAYMENTS_STRIPE_API_BASE", default="")
+PAYMENTS_ALLOW_SANDBOX_IN_PRODUCTION = env.bool("PAYMENTS_ALLOW_SANDBOX_IN_PRODUCTION", default=False)
 if PRODUCTION:
-    if PAYMENTS_PROVIDER == "sandbox" and (len(PAYMENTS_SANDBOX_WEBHOOK_SECRET) < MIN_SECRET_KEY_LENGTH
-                                           or "insecure" in PAYMENTS_SANDBOX_WEBHOOK_SECRET):
-        raise ImproperlyConfigured("PAYMENTS_SANDBOX_WEBHOOK_SECRET must be a random secret in production")
-    if PAYMENTS_PROVIDER == "stripe" and not (PAYMENTS_STRIPE_WEBHOOK_SECRET and PAYMENTS_STRIPE_API_KEY):
-        raise ImproperlyConfigured("PAYMENTS_STRIPE_WEBHOOK_SECRET and PAYMENTS_STRIPE_API_KEY are required for stripe")
+    if PAYMENTS_PROVIDER == "sandbox":
+        # The sandbox takes any test card: in production it would hand out plans for nothing.
+        if not PAYMENTS_ALLOW_SANDBOX_IN_PRODUCTION:
+            raise ImproperlyConfigured(
+                "PAYMENTS_PROVIDER=sandbox accepts fake cards and must not run in production; use stripe, or set "
+                "PAYMENTS_ALLOW_SANDBOX_IN_PRODUCTION=1 explicitly for a demo deployment")
+        kit.secret(ATELIER_ENV, "PAYMENTS_SANDBOX_WEBHOOK_SECRET", PAYMENTS_SANDBOX_WEBHOOK_SECRET,
+                   development_default=DEV_WEBHOOK_SECRET)
+    if PAYMENTS_PROVIDER == "stripe":
+        if not (PAYMENTS_STRIPE_WEBHOOK_SECRET and PAYMENTS_STRIPE_API_KEY):
+            raise ImproperlyConfigured("PAYMENTS_STRIPE_WEBHOOK_SECRET and PAYMENTS_STRIPE_API_KEY are required for stripe")
+        kit.secret(ATELIER_ENV, "PAYMENTS_STRIPE_WEBHOOK_SECRET", PAYMENTS_STRIPE_WEBHOOK_SECRET, min_length=16)
 # Where the sandbox "provider" delivers its webhooks: this service, directly (not the gateway).
 PAYMENTS_SANDBOX_WEBHOOK_URL = env.str(
     "PAYMENTS_SANDBOX_WEBHOOK_URL", default=f"{PAYMENTS_URL}/api/payments/webhooks/sandbox")

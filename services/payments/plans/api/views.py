@@ -1,5 +1,5 @@
+from atelier_django.permissions import Public
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,7 +12,7 @@ class PlanListView(APIView):
     """Public: the pricing page is shown before anyone signs in, so no token is read."""
 
     authentication_classes = ()
-    permission_classes = (AllowAny,)
+    permission_classes = (Public,)
 
     @extend_schema(responses=inline_serializer("Catalogue", {
         "plans": PlanSerializer(many=True), "credit_packs": CreditPackSerializer(many=True)}))

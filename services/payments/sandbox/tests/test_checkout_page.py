@@ -124,3 +124,40 @@ def test_sessions_expire_after_a_day_on_both_sides(api_client, auth, customer, p
     assert expire_stale_checkouts() == 0  # billing waits a little longer than the provider
     assert expire_stale_checkouts(timezone.now() + timedelta(hours=26)) == 1
     assert CheckoutSession.objects.get().status == "expired"
+
+
+@pytest.mark.parametrize("field", [
+    {"csrf_token": "é" * 64}, {"csrf_token": "\u2603"}, {"csrf_token": "0" * 5000}, {"csrf_token": ["a", "b"]},
+    {"csrf_token": "\x00\xff"}, {},
+])
+def test_garbage_csrf_tokens_are_403_not_500(api_client, auth, customer, pro_plan, field):
+    browser, path, _ = open_page(api_client, auth, {"plan": "pro-monthly"})
+    browser.raise_request_exception = False
+    response = browser.post(path, {**field, "card_number": "4242424242424242"})
+    assert response.status_code == 403
+    assert SandboxSession.objects.get().status == "open"
+
+
+@pytest.mark.parametrize("cookie", ["é" * 40, "\xff\x00" * 20, "x"])  # WSGI hands cookies over as latin-1
+def test_garbage_cookies_are_403_not_500(api_client, auth, customer, pro_plan, cookie):
+    browser, path, token = open_page(api_client, auth, {"plan": "pro-monthly"})
+    browser.raise_request_exception = False
+    browser.cookies["sandbox_checkout_csrf"] = cookie
+    response = browser.post(path, {"csrf_token": token, "card_number": "4242424242424242"})
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("card", ["٤٢٤٢٤٢٤٢٤٢٤٢٤٢٤٢", "4242\u00a04242\u00a04242\u00a04242", "é" * 100])
+def test_non_ascii_card_numbers_are_400(api_client, auth, customer, pro_plan, card):
+    browser, path, token = open_page(api_client, auth, {"plan": "pro-monthly"})
+    browser.raise_request_exception = False
+    response = browser.post(path, {"csrf_token": token, "card_number": card})
+    assert response.status_code == 400
+
+
+def test_a_broken_multipart_body_is_400(api_client, auth, customer, pro_plan):
+    browser, path, _ = open_page(api_client, auth, {"plan": "pro-monthly"})
+    browser.raise_request_exception = False
+    response = browser.generic("POST", path, b"--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n",
+                               content_type="multipart/form-data")
+    assert 400 <= response.status_code < 500

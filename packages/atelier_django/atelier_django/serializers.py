@@ -5,7 +5,8 @@ from rest_framework import serializers
 
 
 class StrictSerializer(serializers.Serializer):
-    """A typo in a field name must not silently fall back to a default."""
+    """A typo in a field name must not silently fall back to a default. Unknown fields are
+    reported together with the other field errors, so one answer names every problem."""
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
