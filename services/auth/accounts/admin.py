@@ -1,8 +1,10 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
+from . import audit
 from .models import AuditEntry, EmailVerificationToken, PasswordResetToken, User
 
 
@@ -46,6 +48,18 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("date_joined", "last_login")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    actions = ["end_sessions"]
+
+    @admin.action(description="Log the selected people out everywhere (end every session now)")
+    def end_sessions(self, request, queryset):
+        from .lifecycle import end_sessions
+
+        people = list(queryset)
+        for person in people:
+            with transaction.atomic():  # one person at a time: each takes its own user lock
+                end_sessions(person, reason="admin")
+                audit.record("sessions.revoked", target=person, actor=request.user)
+        self.message_user(request, f"every session of {len(people)} person(s) ended", messages.SUCCESS)
 
     def save_model(self, request, obj, form, change):
         from tiers.services import set_staff_override

@@ -86,16 +86,38 @@ def send_password_reset_email(user: User, raw: str) -> None:
     message.send()
 
 
+def send_no_account_email(address: str) -> None:
+    body = (
+        "Someone asked to reset the password of an Atelier account for this e-mail address,\n"
+        "but no active account uses it.\n\n"
+        f"To create one, sign up at {settings.PUBLIC_BASE_URL.rstrip('/')}/signup\n"
+        "If it was not you, ignore this message.\n"
+    )
+    EmailMessage("Your Atelier password reset request", body, to=[address]).send()
+
+
 def request_password_reset(email: str) -> None:
-    """Same answer whether or not the account exists; only an existing one gets mail."""
-    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
-    if user is None:
-        return
+    """Same answer and the same work whether or not the account exists: a token is made
+    and hashed, and one e-mail leaves after commit (the link, or word that there is no
+    account), so neither the answer nor its timing tells who has an account."""
+    address = normalize_email(email)
+    user = User.objects.filter(email=address, is_active=True).first()
     raw = secrets.token_urlsafe(32)
+    token_hash = hash_token(raw)
     with transaction.atomic():
-        PasswordResetToken.objects.create(user=user, token_hash=hash_token(raw),
+        if user is None:
+            transaction.on_commit(lambda: send_no_account_email(address), robust=True)
+            return
+        PasswordResetToken.objects.create(user=user, token_hash=token_hash,
                                           expires_at=timezone.now() + settings.PASSWORD_RESET_TTL)
         transaction.on_commit(lambda: send_password_reset_email(user, raw), robust=True)
+
+
+def end_sessions(user: User, *, reason: str, correlation_id: str | None = None) -> None:
+    """Every session of the user ends now, access tokens included (auth.session.revoked)."""
+    from signing.sessions import revoke_all  # signing depends on accounts, not back
+
+    revoke_all(user, reason=reason, correlation_id=correlation_id)
 
 
 def revoke_refresh_tokens(user: User) -> int:
@@ -114,19 +136,21 @@ def confirm_password_reset(raw: str, new_password: str, *, correlation_id: str |
         user.set_password(new_password)
         user.save(update_fields=["password"])
         PasswordResetToken.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
-        revoke_refresh_tokens(user)
+        # Whoever knew the old password may hold a session: the reset ends all of them.
+        end_sessions(user, reason="password_reset", correlation_id=correlation_id)
         # The link reached the mailbox: that proves the address as well as a verification.
         _mark_verified(user, correlation_id)
         audit.record("password.reset", target=user, actor=user)
         return user
 
 
-def change_password(user: User, new_password: str) -> None:
+def change_password(user: User, new_password: str, *, correlation_id: str | None = None) -> None:
+    """Ends every session, the caller's too (the view gives the caller a fresh one)."""
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         user.set_password(new_password)
         user.save(update_fields=["password"])
-        revoke_refresh_tokens(user)
+        end_sessions(user, reason="password_changed", correlation_id=correlation_id)
         audit.record("password.changed", target=user, actor=user)
 
 

@@ -12,22 +12,15 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from common.errors import Conflict
-
 from .models import EmailVerificationToken, User, hash_token, normalize_email
 
 PRODUCER = "auth"
 
 
-class EmailTaken(Conflict):
-    default_code = "email_taken"
-    default_detail = "an account with this e-mail address already exists"
-
-
 @dataclass(frozen=True)
 class Registration:
     user: User
-    verification_token: str  # the raw token; only its hash is stored
+    verification_token: str | None  # the raw token (only its hash is stored); None for a known address
 
 
 def iso(moment) -> str:
@@ -73,19 +66,44 @@ def send_verification_email(user: User, raw_token: str) -> None:
     message.send()
 
 
+def send_already_registered_email(email: str) -> None:
+    """Signing up with an address that has an account tells its owner, not the caller."""
+    link = f"{settings.PUBLIC_BASE_URL.rstrip('/')}/login"
+    reset = f"{settings.PUBLIC_BASE_URL.rstrip('/')}/reset-password"
+    body = (
+        "Someone tried to create an Atelier account with this e-mail address, which already has one.\n\n"
+        f"If it was you, log in at {link}\n"
+        f"or choose a new password at {reset}\n\n"
+        "If it was not you, ignore this message: nothing has changed.\n"
+    )
+    EmailMessage("You already have an Atelier account", body, to=[email]).send()
+
+
 def register_user(*, email: str, password: str, correlation_id: str | None = None) -> Registration:
     """Create the account, its verification token and the ``auth.user.registered`` event
-    in one transaction; the e-mail goes out only once that transaction has committed."""
+    in one transaction; the e-mail goes out only once that transaction has committed.
+
+    An address that already has an account gets the same answer (a registration that
+    looks like any other, with an id that names nothing) and the same amount of work (the
+    password is hashed, one e-mail leaves after commit): what signup says must not reveal
+    who has an account. The owner's mail says someone tried."""
     user = User(email=normalize_email(email))
-    user.set_password(password)  # hashing is slow: keep it outside the transaction
+    user.set_password(password)  # hashing is slow: keep it outside the transaction, for both outcomes
     try:
         with transaction.atomic():
             if User.objects.filter(email=user.email).exists():
-                raise EmailTaken()
+                return _already_registered(user)
             user.save(force_insert=True)
             raw_token = create_verification_token(user)
             publish_on_commit(user_registered_envelope(user, correlation_id))
             transaction.on_commit(lambda: send_verification_email(user, raw_token), robust=True)
-    except IntegrityError as exc:  # a concurrent signup won the race for this address
-        raise EmailTaken() from exc
+    except IntegrityError:  # a concurrent signup won the race for this address
+        return _already_registered(user)
     return Registration(user=user, verification_token=raw_token)
+
+
+def _already_registered(stand_in: User) -> Registration:
+    """``stand_in`` was never saved: its random id and default tier look like a new account's."""
+    address = stand_in.email
+    transaction.on_commit(lambda: send_already_registered_email(address), robust=True)
+    return Registration(user=stand_in, verification_token=None)

@@ -11,7 +11,7 @@ from .models import LIMIT_BOUNDS, ApiKey
 class ApiKeyAdminForm(forms.ModelForm):
     class Meta:
         model = ApiKey
-        fields = ("name", "tier", "limits")
+        fields = ("name", "tier_override", "limits")
 
     def clean_limits(self):
         limits = self.cleaned_data.get("limits")
@@ -31,8 +31,8 @@ class ApiKeyAdminForm(forms.ModelForm):
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     form = ApiKeyAdminForm
-    list_display = ("prefix", "name", "user", "tier", "created_at", "last_used_at", "expires_at", "revoked_at")
-    list_filter = ("tier",)
+    list_display = ("prefix", "name", "user", "tier_override", "created_at", "last_used_at", "expires_at", "revoked_at")
+    list_filter = ("tier_override",)
     list_select_related = ("user",)
     search_fields = ("prefix", "name", "user__email")
     readonly_fields = ("id", "user", "prefix", "scopes", "created_at", "last_used_at", "expires_at", "revoked_at", "rotated_to")
@@ -46,7 +46,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         with transaction.atomic():
-            for field in ("tier", "limits"):
+            for field in ("tier_override", "limits"):
                 if field in form.changed_data:
                     audit.record(f"api_key.{field}", target=obj.user, actor=request.user,
                                  old=form.initial.get(field), new=getattr(obj, field), reason=obj.prefix)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import uuid
 
+from atelier_identity.scopes import DEFAULT_KEY_SCOPES, SCOPE_NAMES
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from accounts.models import Tier
 
-SCOPES = ("jobs:write", "jobs:read", "images:read", "usage:read")
+# The platform's one list (atelier_identity.scopes); kept under this name for auth's callers.
+SCOPES = SCOPE_NAMES
+DEFAULT_SCOPES = DEFAULT_KEY_SCOPES
 # The keys of the auth.api_key.created schema's `limits` object, and their bounds.
 LIMIT_BOUNDS = {
     "requests_per_minute": (0, 1_000_000),
@@ -30,9 +33,12 @@ class ApiKey(models.Model):
     prefix = models.CharField(max_length=12, db_index=True)
     secret_hash = models.CharField(max_length=64, unique=True)
     scopes = models.JSONField(default=list)
-    # Staff-set; empty means the owner's tier at the time of use.
-    tier = models.CharField(max_length=16, choices=Tier.choices, null=True, blank=True)
-    limits = models.JSONField(null=True, blank=True, help_text="per-key overrides of the tier's limits")
+    # Set only by staff in the admin, never copied from the owner: a key without one has
+    # whatever tier its owner has at the moment it is used, so up- and downgrades reach it.
+    tier_override = models.CharField(max_length=16, choices=Tier.choices, null=True, blank=True,
+                                     help_text="staff only; empty = the owner's current tier")
+    # Likewise staff-only: per-key overrides of the tier's limits.
+    limits = models.JSONField(null=True, blank=True, help_text="staff only: per-key overrides of the tier's limits")
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -45,7 +51,8 @@ class ApiKey(models.Model):
         indexes = [models.Index(fields=["user", "created_at"])]
 
     def effective_tier(self) -> str:
-        return self.tier or self.user.tier
+        """The tier the key acts with now: staff's override, else the owner's current tier."""
+        return self.tier_override or self.user.tier
 
     def is_revoked(self, now=None) -> bool:
         return self.revoked_at is not None and self.revoked_at <= (now or timezone.now())

@@ -21,7 +21,7 @@ from accounts.models import User
 from accounts.services import PRODUCER, iso
 from common.errors import ApiError
 
-from .models import SCOPES, ApiKey
+from .models import DEFAULT_SCOPES, ApiKey
 
 SECRET_PREFIX = "atl_live_"
 SECRET_PATTERN = re.compile(r"^atl_live_[A-Za-z0-9_-]{40}$")
@@ -62,6 +62,8 @@ class IssuedKey:
 
 
 def _created_event(key: ApiKey, correlation_id: str | None):
+    # v1 requires a tier: the key's tier as of now. It is no promise: the token from
+    # introspection carries the tier of the moment of use (owner's current or staff's).
     return make_envelope("auth.api_key.created", 1, {
         "key_id": str(key.pk), "user_id": str(key.user_id), "prefix": key.prefix, "scopes": list(key.scopes),
         "tier": key.effective_tier(), "limits": key.limits or None,
@@ -75,11 +77,13 @@ def _revoked_event(key: ApiKey, correlation_id: str | None):
     }, producer=PRODUCER, correlation_id=correlation_id)
 
 
-def _insert(user: User, *, name: str, scopes, expires_at, tier=None, limits=None, correlation_id=None) -> IssuedKey:
+def _insert(user: User, *, name: str, scopes, expires_at, tier_override=None, limits=None,
+            correlation_id=None) -> IssuedKey:
+    """``tier_override``/``limits`` are staff's settings of a key being rotated, never the owner's tier."""
     secret = new_secret()
     key = ApiKey.objects.create(
         user=user, name=name, prefix=secret[:VISIBLE_PREFIX_LENGTH], secret_hash=hash_secret(secret),
-        scopes=list(scopes), expires_at=expires_at, tier=tier, limits=limits,
+        scopes=list(scopes), expires_at=expires_at, tier_override=tier_override, limits=limits,
     )
     publish_on_commit(_created_event(key, correlation_id))
     return IssuedKey(key=key, secret=secret)
@@ -96,7 +100,7 @@ def create_key(user: User, *, name: str, scopes=None, expires_in_days: int | Non
         if live.count() >= settings.API_KEYS_PER_USER:
             raise TooManyKeys()
         expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
-        return _insert(user, name=name, scopes=scopes or SCOPES, expires_at=expires_at, correlation_id=correlation_id)
+        return _insert(user, name=name, scopes=scopes or DEFAULT_SCOPES, expires_at=expires_at, correlation_id=correlation_id)
 
 
 def _owned(user: User, key_id) -> ApiKey:
@@ -145,8 +149,8 @@ def rotate_key(user: User, key_id, *, grace_seconds: int = 0, correlation_id: st
             raise exceptions.NotFound("this API key is revoked; create a new one")
         if old.is_expired():
             raise exceptions.NotFound("this API key has expired; create a new one")
-        issued = _insert(user, name=old.name, scopes=old.scopes, expires_at=old.expires_at, tier=old.tier,
-                         limits=old.limits, correlation_id=correlation_id)
+        issued = _insert(user, name=old.name, scopes=old.scopes, expires_at=old.expires_at,
+                         tier_override=old.tier_override, limits=old.limits, correlation_id=correlation_id)
         old.rotated_to = issued.key
         old.save(update_fields=["rotated_to"])
         _revoke(old, at=timezone.now() + timedelta(seconds=grace_seconds), actor=user, correlation_id=correlation_id)

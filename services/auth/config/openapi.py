@@ -73,16 +73,16 @@ ISSUED_KEY = {"allOf": [_ref("ApiKey"), {"type": "object", "required": ["secret"
                                          "properties": {"secret": {"type": "string", "description": "shown once"}}}]}
 
 PATHS = {
-    "/api/auth/signup": {"post": _op("Create an account; sends the verification e-mail",
+    "/api/auth/signup": {"post": _op("Create an account; sends the verification e-mail (an address with an account gets the same 201 and its owner a mail)",
                                      _ok("201", "created", _ref("User")), _obj(["email", "password"], email=EMAIL, password=PASSWORD), auth=False)},
     "/api/auth/verify": {"post": _op("Verify the e-mail address with the token from the e-mail",
                                      _ok("200", "verified", _ref("Me")), _obj(["token"], token=TOKEN), auth=False)},
     "/api/auth/verify/resend": {"post": _op("Send a new verification e-mail (rate limited)", _ok("202", "sent"))},
-    "/api/auth/token": {"post": _op("Log in (429 too_many_attempts after repeated failures)", _ok("200", "tokens", _ref("TokenPair")),
+    "/api/auth/token": {"post": _op("Log in (429 rate_limited after repeated failures from one address)", _ok("200", "tokens", _ref("TokenPair")),
                                     _obj(["email", "password"], email=EMAIL, password=PASSWORD), auth=False)},
     "/api/auth/token/refresh": {"post": _op("Rotate a refresh token; the new access token has current claims",
                                             _ok("200", "tokens", _ref("TokenPair")), _obj(["refresh"], refresh=STR), auth=False)},
-    "/api/auth/logout": {"post": _op("Revoke a refresh token", _ok("204", "revoked"), _obj(["refresh"], refresh=STR), auth=False)},
+    "/api/auth/logout": {"post": _op("End the session of this refresh token, its access tokens included", _ok("204", "revoked"), _obj(["refresh"], refresh=STR), auth=False)},
     "/api/auth/me": {
         "get": _op("The caller's account", _ok("200", "account", _ref("Me"))),
         "delete": _op("Delete the account (publishes auth.user.deleted)", _ok("204", "deleted"), _obj(["password"], password=PASSWORD)),

@@ -1,15 +1,16 @@
-"""Health probes and the JSON answers for errors raised outside DRF views."""
+"""Health probes and the OpenAPI document. The JSON answers for errors raised outside DRF
+views are the shared kit's (atelier_django.json_errors, wired in config/urls.py)."""
 from __future__ import annotations
 
 import logging
 
+from atelier_django.permissions import Public
 from django.db import connection
-from django.http import JsonResponse
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from common.errors import error_body
 from common.views import JsonApiView
+from signing.readiness import signing_problem
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +24,11 @@ class HealthzView(JsonApiView):
 
 
 class ReadyzView(JsonApiView):
+    """Ready means able to serve: the database answers and the current signing key signs
+    (see signing.readiness). 503 names the reason, for the operator reading the probe."""
+
     authentication_classes: list = []
-    permission_classes = [AllowAny]
+    permission_classes = (Public,)
 
     def get(self, request):
         try:
@@ -33,23 +37,11 @@ class ReadyzView(JsonApiView):
         except Exception as exc:  # noqa: BLE001 - any database failure means not ready
             log.warning("readiness check failed: %s", exc)
             return Response({"status": "unavailable", "checks": {"database": "down"}}, status=503)
-        return Response({"status": "ok", "checks": {"database": "ok"}})
-
-
-def bad_request(request, exception=None):
-    return JsonResponse(error_body("bad_request", "the request could not be understood"), status=400)
-
-
-def permission_denied(request, exception=None):
-    return JsonResponse(error_body("permission_denied", "you may not do this"), status=403)
-
-
-def not_found(request, exception=None):
-    return JsonResponse(error_body("not_found", f"no route for {request.path}"), status=404)
-
-
-def server_error(request):
-    return JsonResponse(error_body("internal_error", "something went wrong on our side"), status=500)
+        problem = signing_problem()
+        if problem:
+            return Response({"status": "unavailable", "checks": {"database": "ok", "signing": problem.split(":")[0]},
+                             "reason": problem}, status=503)
+        return Response({"status": "ok", "checks": {"database": "ok", "signing": "ok"}})
 
 
 class OpenApiView(JsonApiView):

@@ -1,10 +1,14 @@
 """DRF authentication from an access token, telling expired tokens from bad ones."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from atelier_django.permissions import ACCOUNT, Public, ScopePermission, scope_required
+from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 
+from . import sessions
 from .services import active_user, token_expired, token_invalid
 from .tokens import AccessToken
 
@@ -30,21 +34,49 @@ class AccessTokenAuthentication(BaseAuthentication):
         user = active_user(token.get("sub"))
         if user is None:
             raise token_invalid("the account behind this token is not active")
+        # Logout, a password change or reset end the session at once, not when its
+        # access tokens expire.
+        if token.get("sid") is not None and sessions.is_revoked(token["sid"]):
+            raise sessions.TokenRevoked()
+        # What scope checks read (atelier_identity.scopes, and the shared kit's permissions
+        # through ``request.user.identity``): whether an API key made this token, and its scopes.
+        user.identity = TokenScopes.of(token)
         return user, token
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="atelier"'
 
 
-class PersonSession(BasePermission):
-    """Account management needs a person's own session: a token that an API key was
-    exchanged for (it names ``key_id``) must not mint keys, change passwords or delete."""
+@dataclass(frozen=True)
+class TokenScopes:
+    """What ``atelier_identity.scopes`` needs to know about one of our access tokens."""
 
-    message = "an API key cannot manage the account; log in"
+    api_key_id: str | None
+    scopes: tuple[str, ...]
+
+    @classmethod
+    def of(cls, token) -> "TokenScopes":
+        key_id = token.get("key_id")
+        scopes = token.get("scopes") or ()
+        return cls(api_key_id=str(key_id) if key_id is not None else None,
+                   scopes=tuple(scopes) if isinstance(scopes, list) else ())
+
+
+class AnyIdentity(ScopePermission):
+    """Any valid token, an API key's included: reading one's own profile needs no scope."""
+
+    scope = None
 
     def has_permission(self, request, view) -> bool:
-        token = request.auth
-        return token is not None and token.get("key_id") is None
+        if request.user is None or not getattr(request.user, "is_authenticated", False):
+            raise exceptions.NotAuthenticated()
+        return True
 
 
-ACCOUNT_MANAGEMENT = [IsAuthenticated, PersonSession]
+# Every view names what it needs, through the platform's one rule (atelier_identity.scopes,
+# applied by atelier_django.permissions): managing the account (keys, password, deletion,
+# verification mail) takes ACCOUNT, which only a person's own session holds; a token that
+# an API key was exchanged for is refused with 403 insufficient_scope.
+ACCOUNT_MANAGEMENT = (scope_required(ACCOUNT),)
+SIGNED_IN = (AnyIdentity,)
+PUBLIC = (Public,)

@@ -33,11 +33,16 @@ def encrypt(plaintext: str) -> str:
     return _cipher().encrypt(plaintext.encode("ascii")).decode("ascii")
 
 
+class SigningKeyUnreadable(ImproperlyConfigured):
+    """The database holds signing keys that this AUTH_SECRET_KEY cannot decrypt (a second
+    checkout against the same database, or a changed secret without its fallback)."""
+
+
 def decrypt(token: str) -> str:
     try:
         return _cipher().decrypt(token.encode("ascii")).decode("ascii")
     except InvalidToken as exc:
-        raise ImproperlyConfigured(
+        raise SigningKeyUnreadable(
             "a stored signing key cannot be decrypted: AUTH_SECRET_KEY changed? "
             "put the previous value in AUTH_SECRET_KEY_FALLBACKS"
         ) from exc

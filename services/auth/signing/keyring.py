@@ -12,6 +12,7 @@ when it meets an unknown ``kid``.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,10 +21,15 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework import status
+
+from common.errors import ApiError
 
 from . import crypto
 from .keys import SigningKey, file_key, generate_private_pem
 from .models import StoredSigningKey
+
+log = logging.getLogger(__name__)
 
 
 def access_grace() -> timedelta:
@@ -100,12 +106,25 @@ _lock = threading.Lock()
 _cached: KeyRing | None = None
 
 
+class SigningUnavailable(ApiError):
+    """Tokens can be neither signed nor checked: a 503 the client may retry, not a 500."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "signing_unavailable"
+    default_detail = "tokens cannot be issued right now; try again later"
+
+
 def keyring(*, refresh: bool = False) -> KeyRing:
     global _cached
     with _lock:
         ttl = settings.AUTH_SIGNING_KEYS_CACHE_SECONDS
         if refresh or _cached is None or time.monotonic() - _cached.loaded_at >= ttl:
-            _cached = load()
+            try:
+                _cached = load()
+            except crypto.SigningKeyUnreadable as exc:
+                # Logged in full (it names the fix); the client hears only that it may retry.
+                log.error("signing keys unusable: %s", exc)
+                raise SigningUnavailable() from exc
         return _cached
 
 

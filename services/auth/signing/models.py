@@ -2,8 +2,12 @@
 rotation reaches all of them without a redeploy."""
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 
 class StoredSigningKey(models.Model):
@@ -27,3 +31,27 @@ class StoredSigningKey(models.Model):
 
     def __str__(self) -> str:
         return self.kid
+
+
+class Session(models.Model):
+    """One login: the family of refresh tokens that rotation makes from it. Its id is the
+    ``sid`` claim of every token of the family, so one revocation reaches all of them."""
+
+    sid = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="token_sessions")
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return str(self.sid)
+
+
+class SessionToken(models.Model):
+    """The session of each refresh token (simplejwt's own table has no room for it)."""
+
+    token = models.OneToOneField(OutstandingToken, on_delete=models.CASCADE, primary_key=True, related_name="session_link")
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="tokens")

@@ -75,3 +75,9 @@ class AccessToken(_OurBackend, simplejwt_tokens.AccessToken):
 
 class RefreshToken(_OurBackend, simplejwt_tokens.RefreshToken):
     access_token_class = AccessToken
+
+    def check_blacklist(self) -> None:
+        # Decoding checks the signature and expiry only. Whether the token was already
+        # used is decided under row locks (signing.services), because a reused token must
+        # end its whole session rather than merely fail to decode.
+        return None

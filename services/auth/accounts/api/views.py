@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from rest_framework import status
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts import services
-from signing.authentication import ACCOUNT_MANAGEMENT
+from signing.authentication import ACCOUNT_MANAGEMENT, PUBLIC, SIGNED_IN
 from common.views import JsonApiView
 
 from .views_lifecycle import delete_me
@@ -14,7 +13,7 @@ from .serializers import MeSerializer, SignupSerializer, UserSerializer
 
 class SignupView(JsonApiView):
     authentication_classes: list = []
-    permission_classes = [AllowAny]
+    permission_classes = PUBLIC
 
     def post(self, request):
         serializer = SignupSerializer(data=request.data)
@@ -26,6 +25,8 @@ class SignupView(JsonApiView):
 
 
 class MeView(JsonApiView):
+    permission_classes = SIGNED_IN
+
     def get_permissions(self):
         # Reading the profile is fine with an API key's token; deleting it is not.
         if self.request.method == "DELETE":

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts import lifecycle
 from accounts.passwords import check_new_password
 from common import attempts
-from signing.authentication import ACCOUNT_MANAGEMENT
+from signing.authentication import ACCOUNT_MANAGEMENT, PUBLIC
 from common.views import JsonApiView, correlation_id
 from signing.services import issue_token_pair
 
@@ -25,7 +24,7 @@ from .serializers_lifecycle import (
 
 class _Public(JsonApiView):
     authentication_classes: list = []
-    permission_classes = [AllowAny]
+    permission_classes = PUBLIC
 
 
 def _valid(serializer_class, request):
@@ -35,10 +34,9 @@ def _valid(serializer_class, request):
 
 
 def _check_password(request, password: str, field: str) -> None:
-    """Re-authentication inside a session counts against the same per-account budget
-    as logging in, so a stolen access token cannot be used to guess the password."""
-    account_limit, address_limit = attempts.login_limits()
-    subjects = ((account_limit, request.user.email), (address_limit, attempts.client_address(request)))
+    """Re-authentication inside a session counts against the same budgets as logging in,
+    so a stolen access token cannot be used to guess the password."""
+    subjects = attempts.login_subjects(request.user.email, attempts.client_address(request))
     attempts.check(*subjects)
     if not request.user.check_password(password):  # the hasher compares in constant time
         attempts.hit(*subjects)
@@ -70,7 +68,7 @@ class PasswordChangeView(JsonApiView):
         data = _valid(PasswordChangeSerializer, request)
         _check_password(request, data["old_password"], "old_password")
         check_new_password(data["new_password"], request.user)
-        lifecycle.change_password(request.user, data["new_password"])
+        lifecycle.change_password(request.user, data["new_password"], correlation_id=correlation_id(request))
         # Every other session ends; this one continues with a fresh pair.
         pair = issue_token_pair(request.user)
         return Response({"access": pair.access, "refresh": pair.refresh}, headers={"Cache-Control": "no-store"})

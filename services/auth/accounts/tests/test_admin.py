@@ -103,13 +103,13 @@ def test_staff_revoke_api_keys_and_set_limits(staff):
     page = client.get(f"{ADMIN}apikeys/apikey/{issued.key.pk}/change/")
     token = csrf_of(page.content)
     bad = client.post(f"{ADMIN}apikeys/apikey/{issued.key.pk}/change/",
-                      {"name": "partner key", "tier": "partner", "limits": '{"bogus": 1}', "csrfmiddlewaretoken": token})
+                      {"name": "partner key", "tier_override": "partner", "limits": '{"bogus": 1}', "csrfmiddlewaretoken": token})
     assert bad.status_code == 200 and b"unknown limit" in bad.content
     ok = client.post(f"{ADMIN}apikeys/apikey/{issued.key.pk}/change/",
-                     {"name": "partner key", "tier": "partner", "limits": '{"requests_per_minute": 1200}', "csrfmiddlewaretoken": token})
+                     {"name": "partner key", "tier_override": "partner", "limits": '{"requests_per_minute": 1200}', "csrfmiddlewaretoken": token})
     assert ok.status_code == 302
     key = ApiKey.objects.get(pk=issued.key.pk)
-    assert key.tier == "partner" and key.limits == {"requests_per_minute": 1200}
+    assert key.tier_override == "partner" and key.limits == {"requests_per_minute": 1200}
     assert AuditEntry.objects.filter(action="api_key.limits", target_user_id=owner.pk).exists()
 
     listing = client.get(f"{ADMIN}apikeys/apikey/")
@@ -118,3 +118,22 @@ def test_staff_revoke_api_keys_and_set_limits(staff):
     assert response.status_code == 302
     assert ApiKey.objects.get(pk=issued.key.pk).revoked_at is not None
     assert [e["data"]["key_id"] for e in outbox_events("auth.api_key.revoked")] == [str(issued.key.pk)]
+
+
+def test_staff_can_log_a_person_out_everywhere(staff, api_client):
+    from accounts.tests.helpers import bearer, error_code, login
+
+    person = UserFactory()
+    pair = login(api_client, person.email)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff)
+    listing = client.get(f"{ADMIN}accounts/user/")
+    response = client.post(f"{ADMIN}accounts/user/", {"action": "end_sessions", "_selected_action": [str(person.pk)],
+                                                      "csrfmiddlewaretoken": csrf_of(listing.content)})
+    assert response.status_code == 302
+    assert error_code(api_client.get("/api/auth/me", **bearer(pair["access"])), 401) == "token_revoked"
+    refreshed = api_client.post("/api/auth/token/refresh", {"refresh": pair["refresh"]}, format="json")
+    assert error_code(refreshed, 401) == "token_revoked"
+    events = [e["data"] for e in outbox_events("auth.session.revoked") if e["data"]["user_id"] == str(person.pk)]
+    assert [(e["session_id"] is None, e["reason"]) for e in events] == [(True, "admin"), (False, "admin")]
+    assert AuditEntry.objects.filter(action="sessions.revoked", target_user_id=person.pk, actor_id=staff.pk).exists()

@@ -3,6 +3,7 @@ import uuid
 
 import pytest
 from atelier_contracts import validate
+from django.core import mail
 from django.db import connection
 
 from accounts.models import EmailVerificationToken, User
@@ -74,13 +75,44 @@ def test_signup_rolled_back_on_failure_leaves_no_event(api_client, monkeypatch):
         assert cursor.fetchone()[0] == 0
 
 
+@pytest.fixture
+def hashes(monkeypatch):
+    """Counts password hashes: the slow part of signup, which both outcomes must do."""
+    calls: list[str] = []
+    original = User.set_password
+
+    def counting(self, raw):
+        calls.append(self.email)
+        return original(self, raw)
+
+    monkeypatch.setattr(User, "set_password", counting)
+    return calls
+
+
 @pytest.mark.django_db
-def test_duplicate_email_is_409_case_insensitively(api_client):
-    UserFactory(email="taken@example.com")
-    response = api_client.post(SIGNUP, {"email": "TAKEN@example.com", "password": GOOD_PASSWORD}, format="json")
-    assert response.status_code == 409
-    assert response.json()["error"]["code"] == "email_taken"
+def test_a_known_address_gets_the_same_answer_and_work_and_its_owner_a_mail(
+        api_client, django_capture_on_commit_callbacks, hashes):
+    """Audit finding 10: signup answered 409 email_taken, telling anyone who has an account."""
+    owner = UserFactory(email="taken@example.com")
+    hashes.clear()
+    answers, sent = [], []
+    for email in ("TAKEN@example.com", "fresh@example.com"):
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api_client.post(SIGNUP, {"email": email, "password": GOOD_PASSWORD}, format="json")
+        answers.append(response)
+        sent.append([(m.to, m.subject) for m in mail.outbox])
+    known, new = answers
+    assert known.status_code == new.status_code == 201
+    assert set(known.json()) == set(new.json()) == {"id", "email", "tier"}
+    assert known.json()["email"] == "taken@example.com" and known.json()["tier"] == new.json()["tier"] == "free"
+    assert uuid.UUID(known.json()["id"]).version == 4 and known.json()["id"] != str(owner.pk)
+    assert hashes == ["taken@example.com", "fresh@example.com"]  # the password hashed either way
+    assert sent[0] == [(["taken@example.com"], "You already have an Atelier account")]
+    assert len(sent[1]) == 1 and sent[1][0][0] == ["fresh@example.com"]  # one mail either way
     assert User.objects.filter(email__iexact="taken@example.com").count() == 1
+    assert not User.objects.filter(pk=known.json()["id"]).exists()
+    assert outbox_rows(str(owner.pk)) == []
 
 
 @pytest.mark.django_db
@@ -109,14 +141,14 @@ def test_signup_ids_are_uuids(api_client):
 
 
 @pytest.mark.django_db
-def test_lost_race_for_an_address_is_409_not_500(api_client):
+def test_lost_race_for_an_address_is_the_same_201_not_500(api_client):
     # A row the pre-check cannot see stands in for a concurrent signup that commits first:
-    # the database constraint then decides, and the loser still gets email_taken.
+    # the database constraint then decides, and the loser gets the same answer as anyone.
     UserFactory(email="race@example.com")
     User.objects.filter(email="race@example.com").update(email="RACE@example.com")
     response = api_client.post(SIGNUP, {"email": "race@example.com", "password": GOOD_PASSWORD}, format="json")
-    assert response.status_code == 409
-    assert response.json()["error"]["code"] == "email_taken"
+    assert response.status_code == 201, response.content
+    assert set(response.json()) == {"id", "email", "tier"}
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM outbox WHERE body::jsonb -> 'data' ->> 'email' = 'race@example.com'")
         assert cursor.fetchone()[0] == 0

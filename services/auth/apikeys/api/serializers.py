@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apikeys.models import SCOPES, ApiKey
+from atelier_identity.scopes import SCOPE_NAMES
+
+from apikeys.models import ApiKey
 from common.serializers import StrictCharField, StrictSerializer
 
 
@@ -17,12 +19,12 @@ class StrictIntegerField(serializers.IntegerField):
 
 class ApiKeyCreateSerializer(StrictSerializer):
     name = StrictCharField(max_length=100)
-    scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPES), required=False,
-                                   allow_empty=False, max_length=len(SCOPES))
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPE_NAMES), required=False,
+                                   allow_empty=False, max_length=len(SCOPE_NAMES))
     expires_in_days = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=3650)
 
     def validate_scopes(self, value):
-        return sorted(set(value), key=SCOPES.index)
+        return sorted(set(value), key=SCOPE_NAMES.index)
 
 
 class ApiKeyRotateSerializer(StrictSerializer):

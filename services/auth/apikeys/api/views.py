@@ -4,12 +4,11 @@ import hmac
 
 from django.conf import settings
 from rest_framework import status
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from apikeys import services
 from apikeys.models import ApiKey
-from signing.authentication import ACCOUNT_MANAGEMENT
+from signing.authentication import ACCOUNT_MANAGEMENT, PUBLIC
 from common.errors import ApiError
 from common.views import JsonApiView, correlation_id
 
@@ -66,7 +65,7 @@ class IntrospectView(JsonApiView):
     by the gateway; only a holder of ATELIER_INTERNAL_TOKEN may call it."""
 
     authentication_classes: list = []
-    permission_classes = [AllowAny]
+    permission_classes = PUBLIC
 
     def initial(self, request, *args, **kwargs):
         # Before parsing anything: without the token nothing else is worth an answer.

@@ -2,11 +2,12 @@
 from datetime import timedelta
 
 import pytest
+from atelier_identity.scopes import DEFAULT_KEY_SCOPES, SCOPE_NAMES
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from accounts.tests.helpers import bearer, error_code, login, outbox_events
-from apikeys.models import SCOPES, ApiKey
+from apikeys.models import ApiKey
 from apikeys.services import SECRET_PATTERN, hash_secret
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -43,8 +44,14 @@ def test_create_shows_the_secret_once_and_stores_only_its_hash(api_client, owner
     assert event["data"]["key_id"] == body["id"] and event["data"]["prefix"] == body["prefix"]
 
 
-def test_default_scopes_are_all_four(api_client, owner):
-    assert create(api_client).json()["scopes"] == list(SCOPES)
+def test_default_scopes_are_the_platform_defaults(api_client, owner):
+    assert create(api_client).json()["scopes"] == list(DEFAULT_KEY_SCOPES)
+
+
+def test_every_scope_of_the_platform_list_can_be_chosen(api_client, owner):
+    response = create(api_client, scopes=list(reversed(SCOPE_NAMES)))
+    assert response.status_code == 201, response.content
+    assert response.json()["scopes"] == list(SCOPE_NAMES)
 
 
 def test_unverified_accounts_cannot_create_keys(api_client):

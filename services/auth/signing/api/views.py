@@ -1,18 +1,18 @@
 from __future__ import annotations
 
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from common import attempts
-from common.views import JsonApiView
+from common.views import JsonApiView, correlation_id
 from signing import keys, services
+from signing.authentication import PUBLIC
 
 from .serializers import TokenObtainSerializer, TokenPairSerializer, TokenRefreshSerializer
 
 
 class _Public(JsonApiView):
     authentication_classes: list = []
-    permission_classes = [AllowAny]
+    permission_classes = PUBLIC
 
 
 class TokenObtainView(_Public):
@@ -27,7 +27,7 @@ class TokenRefreshView(_Public):
     def post(self, request):
         serializer = TokenRefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        pair = services.rotate_refresh_token(serializer.validated_data["refresh"])
+        pair = services.rotate_refresh_token(serializer.validated_data["refresh"], correlation_id=correlation_id(request))
         return Response(TokenPairSerializer(pair).data, headers={"Cache-Control": "no-store"})
 
 
@@ -35,7 +35,7 @@ class LogoutView(_Public):
     def post(self, request):
         serializer = TokenRefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.logout(serializer.validated_data["refresh"])
+        services.logout(serializer.validated_data["refresh"], correlation_id=correlation_id(request))
         return Response(status=204)
 
 
