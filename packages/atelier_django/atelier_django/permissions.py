@@ -87,3 +87,26 @@ def declared_scope(view) -> tuple[bool, str | None]:
     if not classes or len(scoped) != len(classes):
         return False, None
     return True, scoped[0].scope
+
+
+def api_routes(resolver=None, prefix: str = ""):
+    """(route, callback) of every DRF view the URLconf serves, the admin left out: what
+    ``undeclared_api_routes`` checks."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+    from rest_framework.views import APIView
+
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            if not route.startswith("admin/"):
+                yield from api_routes(pattern, route)
+        elif isinstance(pattern, URLPattern):
+            view_class = getattr(pattern.callback, "view_class", None)
+            if view_class is not None and issubclass(view_class, APIView):
+                yield route, pattern.callback
+
+
+def undeclared_api_routes(resolver=None) -> list[str]:
+    """Routes whose view names no scope: each service's tests assert there are none."""
+    return [route for route, callback in api_routes(resolver) if not declared_scope(callback)[0]]

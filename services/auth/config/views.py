@@ -6,7 +6,6 @@ import logging
 
 from atelier_django.permissions import Public
 from django.db import connection
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from common.views import JsonApiView
@@ -17,7 +16,7 @@ log = logging.getLogger(__name__)
 
 class HealthzView(JsonApiView):
     authentication_classes: list = []
-    permission_classes = [AllowAny]
+    permission_classes = (Public,)
 
     def get(self, request):
         return Response({"status": "ok"})
@@ -46,7 +45,7 @@ class ReadyzView(JsonApiView):
 
 class OpenApiView(JsonApiView):
     authentication_classes: list = []
-    permission_classes = [AllowAny]
+    permission_classes = (Public,)
 
     def get(self, request):
         from .openapi import document

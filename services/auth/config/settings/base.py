@@ -132,7 +132,8 @@ MAX_JSON_BODY_BYTES = 16 * 1024
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["signing.authentication.AccessTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Fail closed: a view that names no scope (atelier_django.permissions) is refused.
+    "DEFAULT_PERMISSION_CLASSES": ["atelier_django.permissions.ScopeNotDeclared"],
     "DEFAULT_PARSER_CLASSES": ["atelier_django.strict_json.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "common.negotiation.JSONOnlyNegotiation",

@@ -61,3 +61,14 @@ def test_admin_login_is_throttled_per_account_and_address():
     refused = attempt(DEFAULT_PASSWORD, "203.0.113.9")
     assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
     assert attempt(DEFAULT_PASSWORD, "198.51.100.7").status_code == 302  # the owner, from home
+
+
+def test_every_api_view_declares_its_scope():
+    """Fail closed: the default permission refuses a view that names no scope, and none does."""
+    from django.conf import settings
+
+    from atelier_django.permissions import api_routes, undeclared_api_routes
+
+    assert settings.REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] == ["atelier_django.permissions.ScopeNotDeclared"]
+    assert undeclared_api_routes() == []
+    assert len(list(api_routes())) >= 15
