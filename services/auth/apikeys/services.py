@@ -189,6 +189,10 @@ def introspect(secret: str) -> Introspection:
     })
     if key.limits:
         token["limits"] = key.limits
+    if key.tier_override:
+        # Staff chose this key's tier: services that otherwise follow the owner's current tier
+        # (pre_inference's account projection) must keep staff's choice.
+        token["tier_override"] = key.tier_override
     # At most one write a minute per key, whatever the request rate.
     ApiKey.objects.filter(pk=key.pk).filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # long, new higher-priority jobs are enqueued at its priority, behind it.
     pre_inference_starvation_after_s: int = Field(default=60, ge=1, le=86_400)
     pre_inference_sse_keepalive_s: float = Field(default=15.0, gt=0, le=300)
+    # Event streams one user may hold open per API process (429 too_many_streams beyond).
+    pre_inference_max_streams_per_user: int = Field(default=16, ge=1, le=1000)
     pre_inference_db_pool_size: int = Field(default=10, ge=1, le=100)
 
     @model_validator(mode="after")

@@ -107,12 +107,14 @@ def on_user_deleted(envelope: Envelope, tx: Session) -> None:
 
 
 def on_api_key_created(envelope: Envelope, tx: Session) -> None:
+    # `tier` is the owner's tier when the key was made: kept for reference only; admission
+    # uses the owner's current tier (app.api.access). `limits` are staff's and do apply.
     data = envelope.data
     accounts.upsert_api_key(tx, _uuid(envelope, "key_id"), _uuid(envelope, "user_id"), data["tier"], data.get("limits"), list(data["scopes"]))
 
 
 def on_api_key_revoked(envelope: Envelope, tx: Session) -> None:
-    accounts.revoke_api_key(tx, _uuid(envelope, "key_id"), _uuid(envelope, "user_id"))
+    accounts.revoke_api_key(tx, _uuid(envelope, "key_id"), _uuid(envelope, "user_id"), parse_time(envelope.data["revoked_at"]))
 
 
 def on_credits_granted(envelope: Envelope, tx: Session) -> None:

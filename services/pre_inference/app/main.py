@@ -22,6 +22,7 @@ from app.adapters.storage import ImageUrlSigner
 from app.api.body_limit import BodySizeLimit
 from app.api.errors import install_error_handlers
 from app.api.routes import health, images, job_views, jobs, usage
+from app.api.stream_slots import StreamSlots
 from app.config import Settings, get_settings
 from app.domain.policy import load_policy
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | No
     app.state.rate_limiter = RateLimiter(redis_client, settings.atelier_redis_prefix)
     app.state.notifier = AsyncNotifier(redis_client, settings.atelier_redis_prefix)
     app.state.job_changes = JobChangeHub(redis_client, settings.atelier_redis_prefix)
+    app.state.stream_slots = StreamSlots(settings.pre_inference_max_streams_per_user)
     app.state.storage = FilesystemStorage(settings.atelier_storage_dir)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.pre_inference_max_body_bytes)

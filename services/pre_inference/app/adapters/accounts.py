@@ -3,7 +3,8 @@
 Messages arrive at least once and in any order, so every write is an upsert whose
 result does not depend on the order: the tier keeps the newest `changed_at`, `verified`
 and `deleted` only ever become true, a revoked key stays revoked, and credit entries
-apply once each (keyed by grant/refund id).
+apply once each (keyed by grant/refund id), and a key's revocation keeps the earliest
+`revoked_at` (which may be in the future: a rotated key's grace period).
 """
 from __future__ import annotations
 
@@ -79,9 +80,16 @@ def upsert_api_key(session: Session, key_id: uuid.UUID, user_id: uuid.UUID, tier
     )
 
 
-def revoke_api_key(session: Session, key_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    statement = insert(ApiKey).values(key_id=key_id, user_id=user_id, revoked=True)
-    session.execute(statement.on_conflict_do_update(index_elements=["key_id"], set_={"revoked": True, "updated_at": func.now()}))
+def revoke_api_key(session: Session, key_id: uuid.UUID, user_id: uuid.UUID, revoked_at: datetime) -> None:
+    """The key stops working AT ``revoked_at``, not when the message arrives: a key rotated
+    with a grace period keeps working until the grace ends. The earliest time wins (auth
+    only ever moves a revocation earlier, e.g. revoking a key during its grace)."""
+    statement = insert(ApiKey).values(key_id=key_id, user_id=user_id, revoked_at=revoked_at)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["key_id"],
+        set_={"revoked_at": func.least(func.coalesce(ApiKey.revoked_at, statement.excluded.revoked_at), statement.excluded.revoked_at),
+              "updated_at": func.now()},
+    ))
 
 
 def get_account(session: Session, user_id: uuid.UUID) -> Account | None:

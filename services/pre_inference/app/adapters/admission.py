@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol, Sequence
 
 from atelier_contracts import Envelope
 from atelier_messaging.schema import insert_outbox_rows_sql, outbox_row, outbox_rows_params
@@ -27,6 +27,13 @@ from app.adapters.jobs_repo import QUEUE_POSITION_SQL, JobView, NewJob
 from app.adapters.models import Account, ApiKey
 from app.domain.lifecycle import QUEUED, RUNNING
 from app.domain.policy import TierLimits
+
+
+class Budget(Protocol):
+    """app.api.access.Budget: a concurrency cap over the user's or the key's live jobs."""
+
+    scope: str
+    concurrency: int
 
 
 class Refused(Exception):
@@ -61,7 +68,7 @@ class Projection:
     """Duck-typed: the ORM rows (usage) or the states read under the lock (submit)."""
 
     account: Account | AccountState | None
-    api_key: ApiKey | KeyState | None
+    api_key: KeyState | None
 
 
 async def read_projection(session: AsyncSession, user_id: uuid.UUID, key_id: str | None) -> Projection:
@@ -69,7 +76,9 @@ async def read_projection(session: AsyncSession, user_id: uuid.UUID, key_id: str
     api_key = None
     key_uuid = _key_uuid(key_id)
     if key_uuid is not None:
-        api_key = (await session.execute(select(ApiKey).where(ApiKey.key_id == key_uuid))).scalar_one_or_none()
+        row = (await session.execute(select(ApiKey).where(ApiKey.key_id == key_uuid))).scalar_one_or_none()
+        if row is not None:
+            api_key = KeyState(tier=row.tier, limits=row.limits, revoked=row.is_revoked(datetime.now(timezone.utc)))
     # Ends the read-only transaction (commit: unlike rollback it does not expire what was read).
     await session.commit()
     return Projection(account, api_key)
@@ -87,17 +96,28 @@ def seconds_to_midnight(now: datetime) -> int:
     return max(1, int((tomorrow - now).total_seconds()))
 
 
-# Live jobs the caller's concurrency cap counts: the key's own when called with a key, else
-# the user's. Admission counts them under the account lock (_LIVE); /usage on its own.
+# Live jobs the caller's concurrency caps count: all of the user's (every key and session),
+# and of those the ones made with this API key. Admission counts them under the account
+# lock (_LIVE); /usage on its own.
 _ACTIVE_SQL = f"""
-    SELECT count(*) FROM jobs WHERE user_id = :user_id AND status IN ('{QUEUED}', '{RUNNING}')
-        AND (CAST(:key_id AS text) IS NULL OR api_key_id = :key_id)
+    SELECT count(*) AS user_active, count(*) FILTER (WHERE api_key_id = CAST(:key_id AS text)) AS key_active
+    FROM jobs WHERE user_id = :user_id AND status IN ('{QUEUED}', '{RUNNING}')
 """
 _ACTIVE = text(_ACTIVE_SQL)
 
 
-async def count_active(session: AsyncSession, user_id: uuid.UUID, key_id: str | None) -> int:
-    return (await session.execute(_ACTIVE, {"user_id": user_id, "key_id": key_id or None})).scalar_one()
+@dataclass(frozen=True)
+class LiveJobs:
+    user: int
+    key: int
+
+    def of(self, scope: str) -> int:
+        return self.key if scope == "key" else self.user
+
+
+async def count_active(session: AsyncSession, user_id: uuid.UUID, key_id: str | None) -> LiveJobs:
+    row = (await session.execute(_ACTIVE, {"user_id": user_id, "key_id": key_id or None})).one()
+    return LiveJobs(row.user_active, row.key_active)
 
 
 def allowance_used_on(account: Account | AccountState, today: date) -> int:
@@ -120,16 +140,17 @@ _LOCK_ACCOUNT = text("""
         ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
         RETURNING user_id, tier, verified, credits, deleted, allowance_day, allowance_used
     )
-    SELECT account.*, k.tier AS key_tier, k.limits AS key_limits, k.revoked AS key_revoked, k.key_id IS NOT NULL AS key_known
+    SELECT account.*, k.tier AS key_tier, k.limits AS key_limits, (k.revoked OR k.revoked_at <= now()) IS TRUE AS key_revoked, k.key_id IS NOT NULL AS key_known
     FROM account LEFT JOIN api_keys k ON k.key_id = :key_id
 """)
 
 # Under the lock, so a concurrent submit of the same caller is counted once it committed.
 _LIVE = text(f"""
     SELECT
-        ({_ACTIVE_SQL}) AS active,
+        active.user_active, active.key_active,
         (SELECT priority FROM jobs WHERE status = '{QUEUED}' AND priority < :priority AND created_at < :cutoff
             ORDER BY priority DESC LIMIT 1) AS starving
+    FROM ({_ACTIVE_SQL}) AS active
 """)
 
 _JOB_COLUMNS = (
@@ -163,18 +184,21 @@ class Admission:
     def projection(self) -> Projection:
         return Projection(self.account, self.api_key)
 
-    async def live(self, tier_priority: int, starving_cutoff: datetime) -> tuple[int, int | None]:
-        """(live jobs the caller's cap counts, the highest lower priority that has waited
+    async def live(self, tier_priority: int, starving_cutoff: datetime) -> tuple[LiveJobs, int | None]:
+        """(live jobs the caller's caps count, the highest lower priority that has waited
         since before the cutoff or None)."""
         row = (await self.conn.execute(_LIVE, {
             "user_id": self.user_id, "key_id": self.api_key_id, "priority": tier_priority, "cutoff": starving_cutoff,
         })).one()
-        return row.active, row.starving
+        return LiveJobs(row.user_active, row.key_active), row.starving
 
-    def reserve(self, images: int, limits: TierLimits, active: int, now: datetime) -> Reservation:
-        """Refuses over the concurrency cap or the quota; else what the job takes."""
-        if active >= limits.concurrency:
-            raise Refused(429, "concurrency_limit", f"you have {active} jobs queued or running; your limit is {limits.concurrency}", retry_after_s=5)
+    def reserve(self, images: int, limits: TierLimits, budgets: Sequence[Budget], live: LiveJobs, now: datetime) -> Reservation:
+        """Refuses over any budget's concurrency cap or the quota; else what the job takes."""
+        for budget in budgets:
+            active = live.of(budget.scope)
+            if active >= budget.concurrency:
+                whose = "with this API key" if budget.scope == "key" else "queued or running"
+                raise Refused(429, "concurrency_limit", f"you have {active} jobs {whose}; your limit is {budget.concurrency}", retry_after_s=5)
         account = self.account
         today = now.astimezone(timezone.utc).date()
         from_allowance, from_credits = split_charge(account, images, limits.images_per_day, today)

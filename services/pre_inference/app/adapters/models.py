@@ -99,8 +99,14 @@ class ApiKey(Base):
     tier: Mapped[str | None] = mapped_column(Text)
     limits: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     scopes: Mapped[list[str] | None] = mapped_column(JSONB)
+    # Revoked for good (the owner was deleted); a revocation by auth sets revoked_at instead,
+    # which may lie in the future (the grace period of a rotated key).
     revoked: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+    def is_revoked(self, now: datetime) -> bool:
+        return self.revoked or (self.revoked_at is not None and self.revoked_at <= now)
 
 
 class CreditEntry(Base):

@@ -69,6 +69,28 @@ return out
 """
 
 
+# Gives back what _GCRA took (same KEYS and ARGV): the TAT moves back by the cost, and a
+# key back at or before now is simply full again. Adding back is order-independent, so a
+# refund is right however many other requests spent in between.
+_REFUND = """
+local now = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[2 * i])
+  local cost = tonumber(ARGV[2 * i + 1])
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if limit > 0 and tat > now then
+    local back = tat - cost * (60000 / limit)
+    if back <= now then
+      redis.call('DEL', key)
+    else
+      redis.call('SET', key, tostring(back), 'PX', math.ceil(back - now) + 1000)
+    end
+  end
+end
+return 1
+"""
+
+
 @dataclass(frozen=True)
 class Limit:
     name: str  # "user" or "key": the policy's name in the headers
@@ -105,6 +127,7 @@ class RateLimiter:
         self._client = client
         self._prefix = prefix
         self._script = client.register_script(_GCRA)
+        self._refund = client.register_script(_REFUND)
 
     def user_key(self, user_id: object) -> str:
         return f"{self._prefix}rl:user:{user_id}"
@@ -120,6 +143,15 @@ class RateLimiter:
         async with asyncio.timeout(REDIS_TIMEOUT_S):
             raw = await self._script(keys=[l.key for l in limits], args=args)
         return _decision(limits, raw)
+
+    async def refund(self, limits: list[Limit], cost: float, *, now_ms: int | None = None) -> None:
+        """Gives back a cost that ``consume`` allowed, for a request refused after it."""
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        args: list[float | int] = [now_ms]
+        for limit in limits:
+            args += [limit.per_minute, cost]
+        async with asyncio.timeout(REDIS_TIMEOUT_S):
+            await self._refund(keys=[l.key for l in limits], args=args)
 
     async def peek(self, limits: list[Limit], *, now_ms: int | None = None) -> Decision:
         """The current state without spending anything (for /usage)."""

@@ -5,12 +5,13 @@ own settings and token verifier instead of patching globals.
 """
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable
 
-from atelier_identity import Identity, TokenError, TokenVerifier
+from atelier_identity import Identity, TokenError, TokenVerifier, scopes
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +23,7 @@ from app.config import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An access token signed by auth (the gateway exchanges API keys for one).")
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="atelier"'}
+log = logging.getLogger("pre_inference.auth")
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,10 @@ async def _verify(request: Request, token: str) -> Caller:
         if exc.code == "auth_unavailable":
             raise ApiError(503, "auth_unavailable", "cannot verify tokens right now; try again shortly", headers={"Retry-After": "5"}) from exc
         raise ApiError(401, exc.code, exc.message, headers=_CHALLENGE) from exc
+    except Exception as exc:  # noqa: BLE001 - as the gateway does: a JWKS auth served broken
+        # (say, mid-rotation) is auth being unavailable, not a 500 for the caller.
+        log.exception("token verification failed unexpectedly")
+        raise ApiError(503, "auth_unavailable", "cannot verify tokens right now; try again shortly", headers={"Retry-After": "5"}) from exc
     try:
         user_id = uuid.UUID(identity.user_id)
     except ValueError as exc:
@@ -103,14 +109,23 @@ async def _verify(request: Request, token: str) -> Caller:
     return Caller(user_id=user_id, tier=identity.tier, api_key_id=identity.api_key_id, identity=identity)
 
 
+def check_scope(caller: Caller, scope: str) -> Caller:
+    """The platform's one rule (atelier_identity.scopes): a user's own session may do what
+    its user may; a token made from an API key only what its scopes name."""
+    try:
+        scopes.require(caller.identity, scope)
+    except scopes.InsufficientScope as exc:
+        raise ApiError(403, exc.code, exc.message) from exc
+    return caller
+
+
 def require_scope(scope: str) -> Callable[..., Caller]:
-    """A token made from an API key carries `key_id` and `scopes`; a user's own session
-    token has no key_id and may do everything its user may."""
+    if scope not in scopes.KEY_SCOPES:
+        # At import time: a typo in a route must fail the start, not grant or refuse at random.
+        raise ValueError(f"unknown scope {scope!r}")
 
     async def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
-        if caller.api_key_id is not None and scope not in caller.identity.scopes:
-            raise ApiError(403, "insufficient_scope", f"this API key lacks the {scope!r} scope")
-        return caller
+        return check_scope(caller, scope)
 
     return check
 

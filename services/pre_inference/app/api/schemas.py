@@ -3,11 +3,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.domain import jobs as rules
+from app.domain.text_rules import check_multiline, check_one_line
+
+# Text a client sends: no NUL, no other control characters, no lone surrogates (see
+# app.domain.text_rules); prompts may keep tabs and line breaks.
+PromptText = Annotated[str, AfterValidator(check_multiline)]
+OneLineText = Annotated[str, AfterValidator(check_one_line)]
 
 
 class JobRequest(BaseModel):
@@ -16,21 +22,21 @@ class JobRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     kind: Literal["txt2img", "img2img", "inpaint"]
-    prompt: str = Field(min_length=1, max_length=rules.PROMPT_MAX_CHARS)
-    negative_prompt: str | None = Field(default=None, max_length=rules.PROMPT_MAX_CHARS)
+    prompt: PromptText = Field(min_length=1, max_length=rules.PROMPT_MAX_CHARS)
+    negative_prompt: PromptText | None = Field(default=None, max_length=rules.PROMPT_MAX_CHARS)
     width: int | None = Field(default=None, ge=rules.SIDE_MIN, le=rules.SIDE_MAX, multiple_of=rules.SIDE_MULTIPLE)
     height: int | None = Field(default=None, ge=rules.SIDE_MIN, le=rules.SIDE_MAX, multiple_of=rules.SIDE_MULTIPLE)
     steps: int | None = Field(default=None, ge=rules.STEPS_MIN, le=rules.STEPS_MAX)
     guidance: float | None = Field(default=None, ge=rules.GUIDANCE_MIN, le=rules.GUIDANCE_MAX, allow_inf_nan=False)
     seed: int | None = Field(default=None, ge=0, le=rules.SEED_MAX)
-    scheduler: str | None = Field(default=None, pattern=rules.SCHEDULER_PATTERN)
+    scheduler: OneLineText | None = Field(default=None, pattern=rules.SCHEDULER_PATTERN)
     n: int | None = Field(default=None, ge=rules.N_MIN, le=rules.N_MAX)
-    model: str | None = Field(default=None, max_length=rules.MODEL_MAX_CHARS, pattern=rules.MODEL_PATTERN)
-    init_image: str | None = Field(
+    model: OneLineText | None = Field(default=None, max_length=rules.MODEL_MAX_CHARS, pattern=rules.MODEL_PATTERN)
+    init_image: OneLineText | None = Field(
         default=None, max_length=rules.IMAGE_REF_MAX_CHARS,
         description="img2img/inpaint: a data:image/png|jpeg|webp;base64 URL (8 MiB decoded at most) or the id of one of your images.",
     )
-    mask: str | None = Field(default=None, max_length=rules.IMAGE_REF_MAX_CHARS, description="inpaint: like init_image; white is repainted.")
+    mask: OneLineText | None = Field(default=None, max_length=rules.IMAGE_REF_MAX_CHARS, description="inpaint: like init_image; white is repainted.")
     # > 0: a strength of 0 would return the init image unchanged (the worker refuses it).
     strength: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False, description="img2img/inpaint, in (0, 1]; default 0.75.")
 

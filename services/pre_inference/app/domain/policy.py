@@ -46,13 +46,26 @@ class TierLimits:
                 clean[name] = min(clean[name], ceiling)
         return replace(self, **clean)
 
+    def narrowed_by(self, overrides: Mapping[str, Any] | None) -> "TierLimits":
+        """Like with_overrides, but a value can only go down: what a key of a per-user
+        tier may have is at most what its owner has."""
+        widened = self.with_overrides(overrides)
+        return TierLimits(**{f.name: min(getattr(self, f.name), getattr(widened, f.name)) for f in fields(self)})
+
 
 class TierPolicy:
-    def __init__(self, tiers: dict[str, TierLimits], default_tier: str = "free"):
+    def __init__(self, tiers: dict[str, TierLimits], default_tier: str = "free", per_key_tiers: frozenset[str] = frozenset()):
         if default_tier not in tiers:
             raise ValueError(f"the policy has no {default_tier!r} tier")
         self.tiers = tiers
         self.default_tier = default_tier
+        # Tiers whose rate limit and concurrency are counted per API key (partner, by the
+        # design); every other tier's bind the user across all their keys and sessions.
+        self.per_key_tiers = per_key_tiers
+
+    def counts_per_key(self, tier: str | None) -> bool:
+        known = tier if tier in self.tiers else self.default_tier
+        return known in self.per_key_tiers
 
     def limits_for(self, tier: str | None, key_limits: Mapping[str, Any] | None = None) -> TierLimits:
         # An unknown tier gets the default's limits: auth may add a tier before we know it.
@@ -63,6 +76,18 @@ class TierPolicy:
         """The most any tier allows, per field (what 'no tier allows' is measured against)."""
         values = {f.name: max(getattr(t, f.name) for t in self.tiers.values()) for f in fields(TierLimits)}
         return TierLimits(**values)
+
+
+def _parse_per_key(document: dict[str, Any]) -> frozenset[str]:
+    """Pops each tier's optional ``per_key`` flag (a boolean, default false)."""
+    per_key = set()
+    for tier, values in document.items():
+        flag = values.pop("per_key", False) if isinstance(values, dict) else False
+        if not isinstance(flag, bool):
+            raise ValueError(f"tier {tier!r}: per_key must be true or false")
+        if flag:
+            per_key.add(tier)
+    return frozenset(per_key)
 
 
 def _parse_tiers(document: dict[str, Any]) -> dict[str, TierLimits]:
@@ -98,7 +123,8 @@ def load_policy(path: str | os.PathLike[str] | None = None, environ: Mapping[str
             document[tier][field] = int(raw)
         except ValueError as exc:
             raise ValueError(f"{variable} must be an integer") from exc
-    return TierPolicy(_parse_tiers(document))
+    per_key = _parse_per_key(document)
+    return TierPolicy(_parse_tiers(document), per_key_tiers=per_key)
 
 
 def cost_units(params: JobParams) -> float:

@@ -83,8 +83,9 @@ def test_api_keys_created_and_revoked_in_either_order(factory, db):
     deliver(factory, "auth.api_key.revoked.v1", revoked(second))
     deliver(factory, "auth.api_key.created.v1", created(second))  # arrived after its revocation
     db.expire_all()
-    rows = dict(db.execute(text("SELECT key_id, revoked FROM api_keys WHERE user_id = :u"), {"u": user}).all())
-    assert rows == {first: False, second: True}
+    # The key stops working at its revoked_at (T0), kept through the later `created`.
+    rows = dict(db.execute(text("SELECT key_id, revoked_at FROM api_keys WHERE user_id = :u"), {"u": user}).all())
+    assert rows == {first: None, second: T0}
     limits = db.execute(text("SELECT tier, limits FROM api_keys WHERE key_id = :k"), {"k": first}).one()
     assert limits == ("partner", {"requests_per_minute": 10})
 

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from app.adapters import jobs_repo
-from app.api.deps import Caller, ReadConnDep, SignerDep, get_stream_caller, require_scope
+from app.api.deps import Caller, ReadConnDep, SignerDep, check_scope, get_stream_caller, require_scope
 from app.api.errors import ApiError
 from app.api.presenters import decode_cursor, encode_cursor, job_out, parse_id
 from app.api.schemas import ErrorOut, JobOut, JobPage
@@ -58,32 +58,45 @@ def _sse(job: JobOut) -> str:
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "`event: job` with the job JSON on every change, the first being the current state; `: keepalive` every 15 s; ends after a terminal state."},
         401: _401, 403: _403, 404: {"model": ErrorOut},
+        429: {"model": ErrorOut, "description": "`too_many_streams`: this user already holds the most streams allowed; see Retry-After"},
     },
     summary="Follow one of my jobs (Server-Sent Events)",
 )
 async def job_events_stream(request: Request, job_id: str, caller: Annotated[Caller, Depends(get_stream_caller)]) -> StreamingResponse:
-    if caller.api_key_id is not None and "jobs:read" not in caller.identity.scopes:
-        raise ApiError(403, "insufficient_scope", "this API key lacks the 'jobs:read' scope")
+    check_scope(caller, "jobs:read")  # the header-or-query caller: require_scope cannot wrap it
     parsed = parse_id(job_id)
     state = request.app.state
     keepalive_s = state.settings.pre_inference_sse_keepalive_s
 
     async def snapshot() -> JobOut | None:
+        # A connection per read, given back at once: an idle stream holds none of the pool.
         async with state.read_engine.connect() as conn:
             job = await jobs_repo.get_job_view(conn, parsed, caller.user_id)
         return job_out(job, state.signer) if job is not None else None
 
-    # Subscribed before the first snapshot is read, so no change can fall in between; that
-    # first read also answers whether the job is the caller's at all.
-    subscription = await state.job_changes.subscribe(parsed)
+    # Taken first, so a user at the cap costs no subscription and no read; given back on
+    # every way out (refused here, the stream's end, the response's end).
+    slot = state.stream_slots.take(caller.user_id)
+    try:
+        # Subscribed before the first snapshot is read, so no change can fall in between;
+        # that first read also answers whether the job is the caller's at all.
+        subscription = await state.job_changes.subscribe(parsed)
+    except BaseException:
+        slot.release()
+        raise
     try:
         first = await snapshot()
         if first is None:
             raise ApiError(404, "not_found", "no such job")
     except BaseException:
+        slot.release()
         await subscription.close()
         raise
     changed = subscription.changed
+
+    async def close() -> None:
+        slot.release()
+        await subscription.close()
 
     async def stream() -> AsyncIterator[str]:
         last: str | None = None
@@ -109,10 +122,10 @@ async def job_events_stream(request: Request, job_id: str, caller: Annotated[Cal
                 changed.clear()
                 current = await snapshot()
         finally:
-            await subscription.close()
+            await close()
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     # Also closed after the response: a client that leaves before the first byte can stop
     # the stream before its generator ever starts, and then its `finally` never runs.
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers,
-                             background=BackgroundTask(subscription.close))
+                             background=BackgroundTask(close))

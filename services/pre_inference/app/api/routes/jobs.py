@@ -4,7 +4,9 @@ Submit, in order: shape (pydantic) -> then in one DB transaction with the caller
 account row locked: an Idempotency-Key retry answered with the first job -> rules and
 tier (422 `exceeds_tier`) -> verified (403) -> rate limits in Redis (429 `rate_limited`)
 -> concurrency cap, allowance/credits reservation (429 `concurrency_limit` /
-`quota_exceeded`) -> the job and its outbox messages.
+`quota_exceeded`) -> the job and its outbox messages. Limits bind the user across all
+their keys and sessions (app.api.access); a submission refused after the rate limit
+allowed it gets its cost refunded (app.api.rate_charge).
 """
 from __future__ import annotations
 
@@ -21,16 +23,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.concurrency import run_in_threadpool
 
 from app.adapters import admission, job_events, jobs_repo, uploads
-from app.adapters.ratelimit import Limit
 from app.api.access import Access, resolve_access
 from app.api.deps import Caller, SessionDep, SettingsDep, SignerDep, require_json, require_scope
 from app.api.errors import ApiError
 from app.api.metrics import JOBS_SUBMITTED
 from app.api.presenters import job_out, parse_id
+from app.api.rate_charge import RateCharge, rate_limits, too_many
 from app.api.schemas import ErrorOut, JobOut, JobRequest
 from app.config import Settings
 from app.domain import events, policy
 from app.domain import jobs as rules
+from app.domain.text_rules import is_clean_ascii_token
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 log = logging.getLogger("pre_inference.jobs")
@@ -57,10 +60,6 @@ def _fingerprint(request: JobRequest) -> str:
 
 def _rule_error(exc: rules.JobRuleError) -> ApiError:
     return ApiError(422, exc.code, exc.message, fields={exc.field: [exc.message]} if exc.field else None)
-
-
-def _too_many(code: str, message: str, retry_after: int, headers: dict[str, str] | None = None) -> ApiError:
-    return ApiError(429, code, message, retry_after=retry_after, headers={**(headers or {}), "Retry-After": str(retry_after)})
 
 
 async def _image_keys(
@@ -153,62 +152,74 @@ async def _admit(
     params: rules.JobParams, key: str | None, fingerprint: str, request_id: str | None, stored: list[str],
 ) -> JobOut:
     tier_policy: policy.TierPolicy = request.app.state.tier_policy
-    # One transaction, the caller's account locked from its first statement: any error
-    # below rolls back everything, including an account row made just now.
-    async with request.app.state.engine.begin() as conn:
-        admitting = await admission.begin(conn, caller.user_id, caller.api_key_id)
-        if key is not None:
-            # A retry must not spend rate or quota again: answer it before any limit.
-            existing = await admission.job_id_for_key(conn, caller.user_id, key)
-            if existing is not None:
-                return await _replay(conn, existing, caller, fingerprint, response, signer)
-        access = resolve_access(caller, admitting.projection, tier_policy)
-        try:
-            policy.check_request(params, access.limits, tier_policy.largest())
-        except rules.JobRuleError as exc:
-            raise _rule_error(exc) from exc
-        if not access.verified and settings.pre_inference_require_verified_email:
-            raise ApiError(403, "email_unverified", "verify your email address before generating images")
-        cost = policy.cost_units(params)
-        now = datetime.now(timezone.utc)
-        # Independent questions to two servers (Redis, and Postgres under the account lock):
-        # asked at once, one wait instead of two.
-        decision, (active, starving) = await _both(
-            _rate_limit(request, caller, access, cost),
-            admitting.live(access.limits.priority, now - timedelta(seconds=settings.pre_inference_starvation_after_s)),
-        )
-        for name, value in decision.headers().items():
-            response.headers[name] = value
+    limiter = request.app.state.rate_limiter
+    charge: RateCharge | None = None
+    try:
+        # One transaction, the caller's account locked from its first statement: any error
+        # below rolls back everything, including an account row made just now.
+        async with request.app.state.engine.begin() as conn:
+            admitting = await admission.begin(conn, caller.user_id, caller.api_key_id)
+            if key is not None:
+                # A retry must not spend rate or quota again: answer it before any limit.
+                existing = await admission.job_id_for_key(conn, caller.user_id, key)
+                if existing is not None:
+                    return await _replay(conn, existing, caller, fingerprint, response, signer)
+            access = resolve_access(caller, admitting.projection, tier_policy)
+            try:
+                policy.check_request(params, access.limits, tier_policy.largest())
+            except rules.JobRuleError as exc:
+                raise _rule_error(exc) from exc
+            if not access.verified and settings.pre_inference_require_verified_email:
+                raise ApiError(403, "email_unverified", "verify your email address before generating images")
+            cost = policy.cost_units(params)
+            now = datetime.now(timezone.utc)
+            charge = RateCharge(limiter, rate_limits(limiter, caller, access), cost)
+            # Independent questions to two servers (Redis, and Postgres under the account lock):
+            # asked at once, one wait instead of two. Whatever refuses the job after this
+            # point refunds the charge (the `except` below).
+            decision, (live, starving) = await _both(
+                charge.spend(),
+                admitting.live(access.limits.priority, now - timedelta(seconds=settings.pre_inference_starvation_after_s)),
+            )
+            for name, value in decision.headers().items():
+                response.headers[name] = value
 
-        job_id = uuid.uuid4()
-        init_key, mask_key = await _image_keys(request, body, caller, access, conn, job_id, stored)
-        params = rules.JobParams(**{**params.to_dict(), "init_image_key": init_key, "mask_key": mask_key})
-        try:
-            reservation = admitting.reserve(params.n, access.limits, active, now)
-        except admission.Refused as exc:
-            raise _too_many(exc.code, exc.message, exc.retry_after_s or 1, decision.headers()) from exc
-        # Lower-priority work that has waited too long: this job queues at its priority,
-        # behind it (FIFO within a priority), so paid work cannot starve free work however
-        # busy the queue is; it keeps the tier's priority again once nothing lower is that old.
-        priority = access.limits.priority if starving is None else starving
-        deadline_at = rules.deadline_for(now, settings.pre_inference_job_deadline_s)
-        correlation_id = request_id if request_id and len(request_id) <= _CORRELATION_MAX else str(job_id)
-        envelopes = [
-            events.job_requested(
-                job_id=job_id, user_id=caller.user_id, params=params.to_dict(), priority=priority,
-                deadline_at=deadline_at, correlation_id=correlation_id,
-            ),
-            events.job_accepted(
-                job_id=job_id, user_id=caller.user_id, api_key_id=caller.api_key_id, kind=params.kind,
-                images=params.n, cost=cost, accepted_at=now, correlation_id=correlation_id,
-            ),
-        ]
-        new_job = jobs_repo.NewJob(
-            id=job_id, user_id=caller.user_id, api_key_id=caller.api_key_id, tier=access.tier, kind=params.kind,
-            params=params.to_dict(), priority=priority, idempotency_key=key, request_fingerprint=fingerprint,
-            deadline_at=deadline_at, created_at=now, cost=cost,
-        )
-        job = await admitting.insert(new_job, reservation, envelopes)
+            job_id = uuid.uuid4()
+            init_key, mask_key = await _image_keys(request, body, caller, access, conn, job_id, stored)
+            params = rules.JobParams(**{**params.to_dict(), "init_image_key": init_key, "mask_key": mask_key})
+            try:
+                reservation = admitting.reserve(params.n, access.limits, access.budgets, live, now)
+            except admission.Refused as exc:
+                raise too_many(exc.code, exc.message, exc.retry_after_s or 1, decision.headers()) from exc
+            # Lower-priority work that has waited too long: this job queues at its priority,
+            # behind it (FIFO within a priority), so paid work cannot starve free work however
+            # busy the queue is; it keeps the tier's priority again once nothing lower is that old.
+            priority = access.limits.priority if starving is None else starving
+            deadline_at = rules.deadline_for(now, settings.pre_inference_job_deadline_s)
+            # The request id only names log lines and messages: one we could not store or print
+            # safely (control characters, non-ASCII, too long) is replaced, not refused.
+            correlation_id = request_id if request_id and is_clean_ascii_token(request_id, _CORRELATION_MAX) else str(job_id)
+            envelopes = [
+                events.job_requested(
+                    job_id=job_id, user_id=caller.user_id, params=params.to_dict(), priority=priority,
+                    deadline_at=deadline_at, correlation_id=correlation_id,
+                ),
+                events.job_accepted(
+                    job_id=job_id, user_id=caller.user_id, api_key_id=caller.api_key_id, kind=params.kind,
+                    images=params.n, cost=cost, accepted_at=now, correlation_id=correlation_id,
+                ),
+            ]
+            new_job = jobs_repo.NewJob(
+                id=job_id, user_id=caller.user_id, api_key_id=caller.api_key_id, tier=access.tier, kind=params.kind,
+                params=params.to_dict(), priority=priority, idempotency_key=key, request_fingerprint=fingerprint,
+                deadline_at=deadline_at, created_at=now, cost=cost,
+            )
+            job = await admitting.insert(new_job, reservation, envelopes)
+    except BaseException:
+        # Refused (or failed) after the rate limit allowed it: the cost goes back (finding 10).
+        if charge is not None:
+            await charge.refund()
+        raise
     stored.clear()  # committed: the job owns its uploads now
     JOBS_SUBMITTED.labels(tier=access.tier).inc()
     response.headers["Location"] = f"{router.prefix}/{job.id}"
@@ -222,26 +233,6 @@ async def _replay(conn: AsyncConnection, job_id: uuid.UUID, caller: Caller, fing
     response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"{router.prefix}/{job.id}"
     return job_out(job, signer)
-
-
-async def _rate_limit(request: Request, caller: Caller, access: Access, cost: float):
-    limiter = request.app.state.rate_limiter
-    if caller.api_key_id is not None:
-        limit = Limit("key", limiter.api_key_key(caller.api_key_id), access.limits.requests_per_minute)
-    else:
-        limit = Limit("user", limiter.user_key(caller.user_id), access.limits.requests_per_minute)
-    if cost > limit.per_minute:
-        raise ApiError(
-            422, "exceeds_tier", f"this job costs {cost} units; your limit is {limit.per_minute} per minute",
-            fields={"cost": [f"over your limit of {limit.per_minute} units per minute"]},
-        )
-    try:
-        decision = await limiter.consume([limit], cost)
-    except Exception as exc:  # noqa: BLE001 - any Redis failure: refuse rather than admit unlimited
-        raise ApiError(503, "service_unavailable", "the rate limiter is unavailable; try again shortly", headers={"Retry-After": "5"}) from exc
-    if not decision.allowed:
-        raise _too_many("rate_limited", f"over {limit.per_minute} cost units per minute", decision.retry_after_s, decision.headers())
-    return decision
 
 
 @router.delete(
