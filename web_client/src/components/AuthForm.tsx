@@ -32,7 +32,8 @@ export function AuthForm({ api, onLoggedIn, notice, primary = "login" }: Props) 
     try {
       if (action === "signup") {
         const user = await api.signup(email.trim(), password);
-        setInfo(`Account created for ${user.email}. We sent a link to verify your e-mail address; you can log in now.`);
+        // The same words whether or not the address already had an account: signup tells no one which addresses exist.
+        setInfo(`We sent a message to ${user.email}: follow its link to verify the address, then log in.`);
       } else {
         await api.login(email.trim(), password);
         onLoggedIn();
