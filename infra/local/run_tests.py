@@ -18,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PYTEST = str(ROOT / ".venv" / "bin" / "pytest")
 PROJECTS = [
+    "packages/atelier_kit",
     "packages/atelier_contracts",
     "packages/atelier_messaging",
     "packages/atelier_identity",

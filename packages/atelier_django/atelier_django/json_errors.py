@@ -11,27 +11,20 @@ from __future__ import annotations
 import json
 import logging
 
+from atelier_kit.errors import error_body, internal_error_body
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.urls import Resolver404, get_resolver
 from django.views.debug import ExceptionReporter
 
-from .errors import error_body
 from .request_ids import current_request_id
 
 logger = logging.getLogger("atelier_django.errors")
 
 
 def internal_error_response(request_id: str | None = None) -> JsonResponse:
-    request_id = request_id or current_request_id()
-    message = "something went wrong on our side"
-    if request_id:
-        message += f"; quote request id {request_id} when reporting it"
-    body = error_body("internal_error", message)
-    if request_id:
-        body["error"]["request_id"] = request_id
-    return JsonResponse(body, status=500)
+    return JsonResponse(internal_error_body(request_id or current_request_id()), status=500)
 
 
 def not_found_response(request=None) -> JsonResponse:
@@ -84,7 +77,7 @@ class QuietExceptionReporter(ExceptionReporter):
     """DEFAULT_EXCEPTION_REPORTER: even a DEBUG technical page shows no frames, locals or settings."""
 
     def _body(self) -> str:
-        return json.dumps(error_body("internal_error", "something went wrong on our side"))
+        return json.dumps(internal_error_body())
 
     def get_traceback_html(self):
         return self._body()

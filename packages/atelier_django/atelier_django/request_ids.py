@@ -3,29 +3,13 @@ safe token, else a fresh one. It is echoed back, put on ``request.request_id`` a
 into every log line of the request (``RequestIdLogFilter``)."""
 from __future__ import annotations
 
-import contextvars
 import logging
-import re
 import uuid
 
-request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("atelier_request_id", default=None)
+# Which ids are kept, and the context variable, are the kit's (the gateway applies the same rule).
+from atelier_kit.request_ids import current_request_id, request_id_var, safe_request_id
 
-# The id is written into logs, headers and event envelopes verbatim: nothing else gets through.
-_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-
-
-def safe_request_id(value: str | bytes | None) -> str | None:
-    """The incoming id if it is a safe token. Any bytes are fine here (WSGI hands headers over
-    as latin-1 text); what is not a safe token is simply not used."""
-    if isinstance(value, bytes):
-        value = value.decode("latin-1")
-    if value and _SAFE_ID.fullmatch(value):
-        return value
-    return None
-
-
-def current_request_id() -> str | None:
-    return request_id_var.get()
+__all__ = ["RequestIdLogFilter", "RequestIdMiddleware", "current_request_id", "request_id_var", "safe_request_id"]
 
 
 class RequestIdMiddleware:

@@ -1,50 +1,37 @@
-"""Settings helpers every Django service uses, so the production guards cannot drift apart.
-
-Pure functions of the values read from the environment; they raise ImproperlyConfigured,
-which stops the process before it serves anything.
-"""
+"""Settings helpers of the Django services. The production secret guard (one list of
+development markers, one minimum length) is ``atelier_kit.guard``, shared with the FastAPI
+services; here its refusals become ImproperlyConfigured, which stops the process before it
+serves anything."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
+from atelier_kit import guard
+from atelier_kit.guard import (DEVELOPMENT_MARKERS, ENVIRONMENTS, MIN_SECRET_LENGTH, MIN_SECRET_UNIQUE_CHARS,
+                               looks_like_development)
 from django.core.exceptions import ImproperlyConfigured
 
-ENVIRONMENTS = ("development", "test", "production")
-# One list: a value containing any of these was written for a development checkout.
-DEVELOPMENT_MARKERS = ("insecure", "change-me", "changeme", "development", "example", "secret-key", "dev-only")
-MIN_SECRET_LENGTH = 32
-MIN_SECRET_UNIQUE_CHARS = 5
+__all__ = ["DEVELOPMENT_MARKERS", "ENVIRONMENTS", "LOOPBACK_HOSTS", "MIN_SECRET_LENGTH", "MIN_SECRET_UNIQUE_CHARS",
+           "allowed_hosts", "atelier_env", "debug", "looks_like_development", "secret"]
+
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 _TRUE = ("1", "true", "yes", "on")
 
 
-def atelier_env(value: str | None) -> str:
-    env = (value or "development").strip()
-    if env not in ENVIRONMENTS:
-        raise ImproperlyConfigured(f"ATELIER_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
-    return env
+def _improperly_configured(function):
+    """The kit's guard raises InsecureSetting; Django stops on ImproperlyConfigured."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except guard.InsecureSetting as exc:
+            raise ImproperlyConfigured("; ".join(exc.problems)) from exc
+    return wrapper
 
 
-def looks_like_development(value: str) -> bool:
-    lowered = value.lower()
-    return any(marker in lowered for marker in DEVELOPMENT_MARKERS)
-
-
-def secret(env: str, name: str, value: str | None, *, development_default: str | None = None,
-           min_length: int = MIN_SECRET_LENGTH) -> str:
-    """A secret (SECRET_KEY, a shared token, a webhook secret). Outside production an unset one
-    falls back to a marked development value; production refuses missing, short, repetitive
-    or development-looking ones."""
-    if env != "production":
-        return value or development_default or f"dev-only-{name.lower()}-change-me"
-    if not value:
-        raise ImproperlyConfigured(f"{name} must be set when ATELIER_ENV=production")
-    if (len(value) < min_length or len(set(value)) < MIN_SECRET_UNIQUE_CHARS or looks_like_development(value)
-            or value == development_default):
-        raise ImproperlyConfigured(
-            f"{name} looks like a development default or is weak: use at least {min_length} random characters "
-            f"in production")
-    return value
+atelier_env = _improperly_configured(guard.atelier_env)
+secret = _improperly_configured(guard.secret)
 
 
 def debug(env: str, value: str | None) -> bool:

@@ -20,6 +20,7 @@ import signal
 import threading
 import time
 
+from atelier_kit.defaults import DEV_AMQP_URL
 import pika
 import psycopg
 
@@ -124,11 +125,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Publish a service's outbox to RabbitMQ")
     parser.add_argument("--database-url-env", required=True, help="name of the variable holding the database URL")
     parser.add_argument("--name", required=True)
-    parser.add_argument("--amqp-url", default=os.environ.get("ATELIER_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/atelier"))
+    parser.add_argument("--amqp-url", default=os.environ.get("ATELIER_AMQP_URL", DEV_AMQP_URL))
     args = parser.parse_args()
     from .logs import configure_logging
 
-    configure_logging(f"{args.name}-relay")
+    configure_logging(args.name, "relay")
     database_url = os.environ.get(args.database_url_env)
     if not database_url:
         parser.error(f"{args.database_url_env} is not set")

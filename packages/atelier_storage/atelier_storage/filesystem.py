@@ -4,8 +4,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
+
+CHUNK_BYTES = 64 * 1024
 
 
 class InvalidKey(ValueError):
@@ -18,6 +22,26 @@ class ObjectNotFound(KeyError):
 
 class StorageError(OSError):
     """The store could not be reached or refused the request; the caller may retry later."""
+
+
+@dataclass
+class StoredObject:
+    """An object opened for reading, from whichever backend: iterate ``chunks()`` (blocking
+    reads: call from a thread in async code), then ``close()``."""
+
+    content_type: str
+    size: int | None
+    body: BinaryIO
+
+    def chunks(self, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+        try:
+            while chunk := self.body.read(chunk_bytes):
+                yield chunk
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.body.close()
 
 
 class FilesystemStorage:
@@ -52,6 +76,16 @@ class FilesystemStorage:
 
     def exists(self, key: str) -> bool:
         return self.path_for(key).is_file()
+
+    def open_object(self, key: str) -> StoredObject:
+        """The object for streaming. Raises InvalidKey or ObjectNotFound."""
+        path = self.path_for(key)
+        try:
+            body = path.open("rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise ObjectNotFound(key) from exc
+        content_type = str(self.read_meta(key).get("content_type") or "application/octet-stream")
+        return StoredObject(content_type, os.fstat(body.fileno()).st_size, body)
 
     def read_meta(self, key: str) -> dict[str, Any]:
         meta = self.path_for(key).with_name(self.path_for(key).name + ".meta.json")

@@ -10,7 +10,7 @@ import json
 import os
 from typing import Any
 
-from .filesystem import InvalidKey, ObjectNotFound, StorageError
+from .filesystem import InvalidKey, ObjectNotFound, StorageError, StoredObject
 
 # S3 caps user metadata at 2 KB per object (keys + values).
 METADATA_BUDGET = 1800
@@ -120,6 +120,13 @@ class S3Storage:
         response = self._call(key, "get_object")
         with response["Body"] as body:
             return body.read()
+
+    def open_object(self, key: str) -> StoredObject:
+        """The object for streaming, one GET (content type and size come with it). Raises
+        InvalidKey, ObjectNotFound or StorageError."""
+        response = self._call(key, "get_object")
+        return StoredObject(str(response.get("ContentType") or "application/octet-stream"),
+                            response.get("ContentLength"), response["Body"])
 
     def exists(self, key: str) -> bool:
         try:

@@ -50,3 +50,22 @@ def test_metadata_is_ascii_and_fits_s3s_budget():
     decoded = decode_metadata(encoded)
     assert decoded["job_id"] == "j1" and decoded["params"]["seed"] == 7
     assert decoded["params"]["prompt"].startswith("un château") and decoded["params"]["prompt"].endswith("…")
+
+
+def test_open_object_streams_the_file_with_its_type_and_size(tmp_path):
+    storage = FilesystemStorage(tmp_path)
+    data = b"x" * 150_000
+    storage.put_bytes("images/j/0.png", data, content_type="image/png")
+    stored = storage.open_object("images/j/0.png")
+    assert (stored.content_type, stored.size) == ("image/png", len(data))
+    assert b"".join(stored.chunks(chunk_bytes=64 * 1024)) == data
+    assert stored.body.closed
+    with pytest.raises(ObjectNotFound):
+        storage.open_object("images/j/missing.png")
+    with pytest.raises(InvalidKey):
+        storage.open_object("../outside")
+
+
+def test_an_explicit_directory_wins_over_the_environment(tmp_path):
+    chosen = storage_from_env(environ={"ATELIER_STORAGE_DIR": str(tmp_path / "env")}, directory=tmp_path / "mine")
+    assert chosen.root == (tmp_path / "mine").resolve()

@@ -75,3 +75,14 @@ def test_unreachable_endpoint_fails_within_its_timeouts():
     with pytest.raises(StorageError):
         storage.get_bytes("k")
     assert time.monotonic() - started < 10
+
+
+def test_open_object_streams_the_object_with_its_type_and_size(storage):
+    data = bytes(range(256)) * 1000
+    storage.put_bytes("images/j3/0.png", data, content_type="image/png")
+    stored = storage.open_object("images/j3/0.png")
+    assert (stored.content_type, stored.size) == ("image/png", len(data))
+    chunks = list(stored.chunks(chunk_bytes=10_000))
+    assert len(chunks) > 1 and b"".join(chunks) == data
+    with pytest.raises(ObjectNotFound):
+        storage.open_object("images/j3/missing.png")

@@ -6,41 +6,39 @@ a development default: a forgeable signing key would let anyone read every store
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-from pydantic import field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from atelier_kit import defaults
+from atelier_kit.fastapi import AtelierSettings
+from atelier_kit.guard import secret_problem, url_problem
+from pydantic import field_validator
+from pydantic_settings import SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-DEV_SIGNING_KEY = "dev-insecure-storage-signing-key"
-_WEAK_PREFIXES = ("dev", "test", "example", "changeme", "change-me", "secret")
-_WEAK_MARKERS = ("insecure", "changeme", "change-me")
-MIN_SECRET_LENGTH = 32
+# The platform's one development signing key: pre_inference signs image URLs with the same one.
+DEV_SIGNING_KEY = defaults.DEV_STORAGE_SIGNING_KEY
 
 
-class Settings(BaseSettings):
+class Settings(AtelierSettings):
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
 
-    atelier_env: Literal["development", "test", "production"] = "development"
-
-    auth_url: str = "http://127.0.0.1:8101"
-    payments_url: str = "http://127.0.0.1:8102"
-    pre_inference_url: str = "http://127.0.0.1:8103"
-    atelier_jwks_url: str = "http://127.0.0.1:8101/api/auth/.well-known/jwks.json"
+    auth_url: str = defaults.DEV_AUTH_URL
+    payments_url: str = defaults.DEV_PAYMENTS_URL
+    pre_inference_url: str = defaults.DEV_PRE_INFERENCE_URL
+    atelier_jwks_url: str = defaults.DEV_JWKS_URL
     # Seconds between JWKS refreshes triggered by unknown `kid`s; bounds what forged tokens cost auth.
     atelier_jwks_min_refresh_s: float = 10.0
     # Seconds between scheduled JWKS refreshes: retired keys stop being trusted within this time.
     atelier_jwks_refresh_s: float = 300.0
 
-    atelier_storage_dir: Path = REPO_ROOT / "var" / "storage"
+    atelier_storage_dir: Path = REPO_ROOT / defaults.DEV_STORAGE_DIR
     atelier_storage_signing_key: str = DEV_SIGNING_KEY
     # Upper bound for browser caching of a signed file; never beyond the link's own expiry.
     atelier_files_max_age_s: int = 3600
 
-    atelier_redis_url: str = "redis://127.0.0.1:6379/0"
+    atelier_redis_url: str = defaults.DEV_REDIS_URL
     # Every key the gateway writes starts with this (per-run in tests, so runs never collide).
-    atelier_redis_prefix: str = "atelier:"
-    atelier_amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/atelier"
+    atelier_redis_prefix: str = defaults.DEV_REDIS_PREFIX
+    atelier_amqp_url: str = defaults.DEV_AMQP_URL
     # Shared secret for auth's /internal/ routes (API-key introspection).
     atelier_internal_token: str = ""
     # Browser origins allowed to call the API cross-origin; empty means same-origin only (the SPA).
@@ -87,30 +85,21 @@ class Settings(BaseSettings):
         # The gateway runs from services/gateway; relative paths in .env files mean the repository root.
         return value if value.is_absolute() else REPO_ROOT / value
 
-    @model_validator(mode="after")
-    def _refuse_weak_secrets_in_production(self) -> "Settings":
-        if self.atelier_env != "production":
-            if not self.atelier_storage_signing_key:
-                self.atelier_storage_signing_key = DEV_SIGNING_KEY
-            return self
-        problems = []
-        key = self.atelier_storage_signing_key or ""
-        lowered = key.lower()
-        if (key == DEV_SIGNING_KEY or len(key) < MIN_SECRET_LENGTH or lowered.startswith(_WEAK_PREFIXES)
-                or any(m in lowered for m in _WEAK_MARKERS)):
-            problems.append(
-                f"ATELIER_STORAGE_SIGNING_KEY must be a random secret of at least {MIN_SECRET_LENGTH} characters"
-            )
-        token = self.atelier_internal_token or ""
-        if len(token) < MIN_SECRET_LENGTH or token.lower().startswith(_WEAK_PREFIXES) or any(
-                m in token.lower() for m in _WEAK_MARKERS):
-            problems.append(f"ATELIER_INTERNAL_TOKEN must be a random secret of at least {MIN_SECRET_LENGTH} characters")
-        for name in ("auth_url", "payments_url", "pre_inference_url", "atelier_jwks_url"):
-            if not getattr(self, name).startswith(("http://", "https://")):
-                problems.append(f"{name.upper()} must be an http(s) URL")
-        if problems:
-            raise ValueError("refusing to start in production: " + "; ".join(problems))
-        return self
+    @field_validator("atelier_storage_signing_key")
+    @classmethod
+    def _development_key_when_empty(cls, value: str) -> str:
+        # An empty variable outside production means "the default"; production refuses it below.
+        return value or DEV_SIGNING_KEY
+
+    def production_problems(self) -> list[str | None]:
+        return [
+            secret_problem("ATELIER_STORAGE_SIGNING_KEY", self.atelier_storage_signing_key,
+                           development_default=DEV_SIGNING_KEY),
+            secret_problem("ATELIER_INTERNAL_TOKEN", self.atelier_internal_token),
+            url_problem("ATELIER_AMQP_URL", self.atelier_amqp_url, schemes=("amqp", "amqps")),
+            *(url_problem(name.upper(), getattr(self, name), schemes=("http", "https"))
+              for name in ("auth_url", "payments_url", "pre_inference_url", "atelier_jwks_url")),
+        ]
 
     def auth_rate_limit(self) -> int:
         if self.gateway_auth_rate_limit is not None:

@@ -5,9 +5,10 @@ forwarded, including any the sender lists in its own Connection header.
 """
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Iterable
+
+# Which X-Request-ID values are kept is the platform's rule, shared with every service.
+from atelier_kit.request_ids import REQUEST_ID_HEADER, accept_request_id
 
 HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
@@ -22,9 +23,6 @@ REQUEST_OWNED = frozenset({
 })
 # The gateway's own server writes these; copies from upstream would be duplicated.
 RESPONSE_OWNED = frozenset({"server", "date"})
-
-REQUEST_ID_HEADER = "x-request-id"
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 SECURITY_HEADERS = (
     (
@@ -83,10 +81,3 @@ def rewrite_location(value: str, upstream: str) -> str:
     if value.startswith(upstream + "/"):
         return value[len(upstream):]
     return value
-
-
-def accept_request_id(value: str | None) -> str:
-    """Keep a caller's id when it is safe to log and forward; otherwise mint one."""
-    if value and _SAFE_REQUEST_ID.match(value):
-        return value
-    return uuid.uuid4().hex

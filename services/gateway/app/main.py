@@ -2,8 +2,6 @@
 where the routing table asks for them, serves signed files and the single-page app."""
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,7 +9,8 @@ import httpx
 import redis
 import redis.asyncio as aioredis
 from atelier_identity import TokenVerifier
-from atelier_storage import FilesystemStorage
+from atelier_kit.logs import configure_logging
+from atelier_storage import storage_from_env
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
@@ -27,27 +26,6 @@ from .session_revocations import SessionRevoker
 from .streams import StreamSlots
 from .upstream import make_session
 from .routing import build_routing_table
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        if message.startswith("{"):
-            return message
-        entry = {"level": record.levelname.lower(), "logger": record.name, "message": message}
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
-
-
-def configure_logging() -> None:
-    root = logging.getLogger("gateway")
-    if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(_JsonFormatter())
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
-        root.propagate = False
 
 
 def _route_label(table):
@@ -121,13 +99,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.http.aclose()
             await app.state.redis.aclose()
 
-    configure_logging()
+    configure_logging("gateway", "api", logger="gateway")
     app = FastAPI(title="Atelier gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.routing_table = table
     app.state.verifier = TokenVerifier(settings.atelier_jwks_url, min_refresh_interval_s=settings.atelier_jwks_min_refresh_s,
                                        refresh_interval_s=settings.atelier_jwks_refresh_s)
-    app.state.storage = FilesystemStorage(settings.atelier_storage_dir)
+    # ATELIER_STORAGE_BACKEND picks filesystem or s3, as for pre_inference and the worker.
+    app.state.storage = storage_from_env(directory=settings.atelier_storage_dir)
     app.state.metrics = Metrics()
     app.state.in_flight = InFlightLimiter(settings.gateway_user_max_in_flight)
     install_error_handlers(app)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import error_body
+from .errors import internal_error_body
 from .headers import REQUEST_ID_HEADER, SECURITY_HEADERS, accept_request_id
 from .ratelimit import Networks, client_address
 
@@ -99,8 +99,7 @@ class EdgeMiddleware:
             if status_holder["started"]:
                 raise
             logger.exception("unhandled error on %s %s", scope["method"], scope.get("path"))
-            body = json.dumps(error_body("internal_error", "something went wrong on our side",
-                                         extra={"request_id": request_id})).encode()
+            body = json.dumps(internal_error_body(request_id)).encode()
             await send_wrapper({"type": "http.response.start", "status": 500, "headers": [
                 (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})

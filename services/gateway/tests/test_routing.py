@@ -65,26 +65,49 @@ def test_upstreams_are_listed_once_per_service(table):
     assert table.upstreams() == {"auth": "http://auth:1", "payments": "http://pay:2", "pre_inference": "http://pre:3"}
 
 
+# Random-looking values; "9f" * 32 passed the gateway's own guard before the platform's one
+# (two distinct characters is no secret).
+SIGNING_KEY = "q7Vx2mPz9LrT4wKc8NbY1sHd6FjU3gAe5ZoXi0Rl"
+INTERNAL_TOKEN = "Lr4Tq9Wm2Xv7Kc1Nb8Yh3Sd6Fj0Ug5Ae"
+AMQP_URL = "amqp://gateway:Zp3x9Qm2@mq:5672/atelier"
+PRODUCTION = {"atelier_env": "production", "atelier_storage_signing_key": SIGNING_KEY,
+              "atelier_internal_token": INTERNAL_TOKEN, "atelier_amqp_url": AMQP_URL}
+
+
 def test_production_refuses_the_development_signing_key():
     with pytest.raises(ValueError, match="ATELIER_STORAGE_SIGNING_KEY"):
         Settings(atelier_env="production", atelier_storage_signing_key=DEV_SIGNING_KEY)
 
 
-@pytest.mark.parametrize("key", ["", "short", "changeme-changeme-changeme-changeme", "dev-" + "a" * 40])
+@pytest.mark.parametrize("key", ["", "short", "changeme-changeme-changeme-changeme", "dev-" + "a" * 40, "9f" * 32,
+                                 "dev-insecure-storage-signing-key", "dev-only-insecure-storage-signing-key"])
 def test_production_refuses_weak_signing_keys(key):
-    with pytest.raises(ValueError):
-        Settings(atelier_env="production", atelier_storage_signing_key=key)
+    with pytest.raises(ValueError, match="ATELIER_STORAGE_SIGNING_KEY"):
+        Settings(**{**PRODUCTION, "atelier_storage_signing_key": key})
 
 
 def test_production_accepts_random_secrets():
-    settings = Settings(atelier_env="production", atelier_storage_signing_key="9f" * 32, atelier_internal_token="4b" * 32)
+    settings = Settings(**PRODUCTION)
     assert settings.atelier_env == "production"
 
 
-@pytest.mark.parametrize("token", ["", "short", "dev-" + "a" * 40])
+@pytest.mark.parametrize("token", ["", "short", "dev-" + "a" * 40, "4b" * 32])
 def test_production_refuses_a_missing_or_weak_internal_token(token):
     with pytest.raises(ValueError, match="ATELIER_INTERNAL_TOKEN"):
-        Settings(atelier_env="production", atelier_storage_signing_key="9f" * 32, atelier_internal_token=token)
+        Settings(**{**PRODUCTION, "atelier_internal_token": token})
+
+
+@pytest.mark.parametrize(("name", "value"), [("atelier_amqp_url", "amqp://guest:guest@127.0.0.1:5672/atelier"),
+                                             ("auth_url", "ftp://auth"), ("atelier_jwks_url", "auth/jwks.json")])
+def test_production_refuses_development_credentials_and_non_http_upstreams(name, value):
+    with pytest.raises(ValueError, match=name.upper()):
+        Settings(**{**PRODUCTION, name: value})
+
+
+def test_the_development_signing_key_is_the_one_pre_inference_signs_with():
+    from atelier_kit.defaults import DEV_STORAGE_SIGNING_KEY
+
+    assert Settings(atelier_env="development").atelier_storage_signing_key == DEV_STORAGE_SIGNING_KEY
 
 
 def test_development_fills_in_an_empty_key_and_resolves_relative_paths():
@@ -94,7 +117,7 @@ def test_development_fills_in_an_empty_key_and_resolves_relative_paths():
 
 
 def test_auth_rate_limit_defaults_strict_in_production_only():
-    production = Settings(atelier_env="production", atelier_storage_signing_key="9f" * 32, atelier_internal_token="4b" * 32)
+    production = Settings(**PRODUCTION)
     assert production.auth_rate_limit() == 10
     assert Settings(atelier_env="test").auth_rate_limit() == 300
     assert Settings(atelier_env="test", gateway_auth_rate_limit=3).auth_rate_limit() == 3

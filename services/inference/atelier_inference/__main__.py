@@ -16,7 +16,7 @@ log = logging.getLogger("atelier.inference")
 
 
 def main() -> int:
-    configure_logging("inference")
+    configure_logging("inference", "worker")
     try:
         settings = load_settings()
     except (RuntimeError, ValueError) as exc:

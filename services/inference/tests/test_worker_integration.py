@@ -206,11 +206,12 @@ def test_entry_point_finishes_the_current_job_on_sigterm(broker, amqp_url, tiny_
     assert seen[-1]["type"] == "inference.job.succeeded", output
     assert (tmp_path / "storage" / "images" / job.data["job_id"] / "0.png").is_file()
     logs = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
-    messages = [entry["msg"] for entry in logs]
+    messages = [entry["message"] for entry in logs]
     assert any("cold start" in m for m in messages)
     signaled = next(i for i, m in enumerate(messages) if m.startswith("signal"))
     assert signaled < messages.index("job succeeded"), "SIGTERM should land while the job runs"
-    assert any("worker stopped after 1 job" in entry["msg"] for entry in logs)
+    assert any("worker stopped after 1 job" in entry["message"] for entry in logs)
+    assert all(entry["service"] == "inference" and entry["process"] == "worker" and "time" in entry for entry in logs)
 
 
 def wait_for_consumer(amqp_url, timeout=30.0):

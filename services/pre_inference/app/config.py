@@ -6,32 +6,32 @@ still a development default, so a forgotten variable cannot ship a guessable key
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from atelier_kit import defaults
+from atelier_kit.fastapi import AtelierSettings
+from atelier_kit.guard import secret_problem, url_problem
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
-DEV_SIGNING_KEY = "dev-only-insecure-storage-signing-key"
-DEV_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/atelier"
-DEFAULT_JWKS_URL = "http://127.0.0.1:8101/api/auth/.well-known/jwks.json"
-MIN_PRODUCTION_KEY_LENGTH = 32
-_DEV_MARKERS = ("dev-only", "change-me", "insecure", "guest:guest")
+# One development signing key for the platform: the gateway verifies what this service signs.
+DEV_SIGNING_KEY = defaults.DEV_STORAGE_SIGNING_KEY
+DEV_AMQP_URL = defaults.DEV_AMQP_URL
+DEFAULT_JWKS_URL = defaults.DEV_JWKS_URL
 
 
-class Settings(BaseSettings):
+class Settings(AtelierSettings):
     # Field names are the environment variable names (case-insensitive), so the
     # mapping to CONTRIBUTING.md's table is one-to-one.
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
-    atelier_env: Literal["development", "test", "production"] = "development"
     pre_inference_database_url: str = ""
     atelier_jwks_url: str = DEFAULT_JWKS_URL
     atelier_storage_signing_key: str = DEV_SIGNING_KEY
     atelier_amqp_url: str = DEV_AMQP_URL
-    atelier_redis_url: str = "redis://127.0.0.1:6379/0"
+    atelier_redis_url: str = defaults.DEV_REDIS_URL
     # Every Redis key this service writes starts with it (rate limits, job channels).
-    atelier_redis_prefix: str = "atelier:"
-    atelier_storage_dir: str = "var/storage"
+    atelier_redis_prefix: str = defaults.DEV_REDIS_PREFIX
+    atelier_storage_dir: str = defaults.DEV_STORAGE_DIR
     # The tier policy (TOML); per-value overrides: PRE_INFERENCE_TIER_<TIER>_<FIELD>.
     pre_inference_tier_policy_file: str | None = None
 
@@ -53,21 +53,13 @@ class Settings(BaseSettings):
     pre_inference_max_streams_per_user: int = Field(default=16, ge=1, le=1000)
     pre_inference_db_pool_size: int = Field(default=10, ge=1, le=100)
 
-    @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> "Settings":
-        if self.atelier_env != "production":
-            return self
-        problems = []
-        if not self.pre_inference_database_url:
-            problems.append("PRE_INFERENCE_DATABASE_URL is not set")
-        key = self.atelier_storage_signing_key
-        if len(key) < MIN_PRODUCTION_KEY_LENGTH or _looks_like_dev_default(key):
-            problems.append(f"ATELIER_STORAGE_SIGNING_KEY must be a random secret of at least {MIN_PRODUCTION_KEY_LENGTH} characters")
-        if _looks_like_dev_default(self.atelier_amqp_url):
-            problems.append("ATELIER_AMQP_URL uses development credentials")
-        if problems:
-            raise ValueError("refusing to start in production: " + "; ".join(problems))
-        return self
+    def production_problems(self) -> list[str | None]:
+        return [
+            None if self.pre_inference_database_url else "PRE_INFERENCE_DATABASE_URL is not set",
+            secret_problem("ATELIER_STORAGE_SIGNING_KEY", self.atelier_storage_signing_key,
+                           development_default=DEV_SIGNING_KEY),
+            url_problem("ATELIER_AMQP_URL", self.atelier_amqp_url, schemes=("amqp", "amqps")),
+        ]
 
     @property
     def database_url(self) -> str:
@@ -76,11 +68,6 @@ class Settings(BaseSettings):
         if not url:
             raise RuntimeError("PRE_INFERENCE_DATABASE_URL is not set")
         return to_sqlalchemy_url(url)
-
-
-def _looks_like_dev_default(value: str) -> bool:
-    lowered = value.lower()
-    return any(marker in lowered for marker in _DEV_MARKERS)
 
 
 def to_sqlalchemy_url(url: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from atelier_contracts import Envelope
 from atelier_messaging.consumer import Consumer, PermanentError
-from atelier_messaging.logs import configure_logging
+from atelier_kit.logs import configure_logging
 from atelier_messaging.sqlalchemy import SqlAlchemyUnitOfWork
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -148,7 +148,7 @@ def build_consumer(session_factory: sessionmaker[Session]) -> Consumer:
 
 
 def main(settings: Settings | None = None) -> None:
-    configure_logging("pre_inference.consumer")
+    configure_logging("pre_inference", "consumer")
     settings = settings or get_settings()
     engine = make_sync_engine(settings)
     factory = make_sync_sessionmaker(engine)

@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from atelier_identity import TokenVerifier
-from atelier_messaging.logs import configure_logging
+from atelier_kit.logs import configure_logging
+from atelier_kit.strict_json import JsonLimits
 from fastapi import FastAPI
 
-from atelier_storage import FilesystemStorage
+from atelier_storage import storage_from_env
 
 from app.adapters.db import make_async_engine, make_async_sessionmaker
 from app.adapters.job_changes import JobChangeHub
@@ -67,7 +68,10 @@ def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | No
     app.state.notifier = AsyncNotifier(redis_client, settings.atelier_redis_prefix)
     app.state.job_changes = JobChangeHub(redis_client, settings.atelier_redis_prefix)
     app.state.stream_slots = StreamSlots(settings.pre_inference_max_streams_per_user)
-    app.state.storage = FilesystemStorage(settings.atelier_storage_dir)
+    # ATELIER_STORAGE_BACKEND picks filesystem or s3, as for the gateway and the worker.
+    app.state.storage = storage_from_env(directory=settings.atelier_storage_dir)
+    # Job bodies carry uploads as base64: the byte bound is the body limit's, depth and counts the platform's.
+    app.state.json_limits = JsonLimits(max_bytes=settings.pre_inference_max_body_bytes)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.pre_inference_max_body_bytes)
     app.include_router(health.router)
@@ -82,7 +86,7 @@ def __getattr__(name: str) -> FastAPI:
     # `uvicorn app.main:app` builds the app on first access, so importing this module
     # (tests, tooling) needs no environment.
     if name == "app":
-        configure_logging("pre_inference.api")
+        configure_logging("pre_inference", "api")
         application = create_app()
         globals()["app"] = application
         return application

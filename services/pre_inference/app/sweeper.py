@@ -79,12 +79,12 @@ class Sweeper:
 
 
 def main(settings: Settings | None = None) -> None:
-    from atelier_messaging.logs import configure_logging
+    from atelier_kit.logs import configure_logging
 
     from app.adapters.db import make_sync_engine, make_sync_sessionmaker
     from app.adapters.notify import SyncNotifier, publish_after_commit
 
-    configure_logging("pre_inference.sweeper")
+    configure_logging("pre_inference", "sweeper")
     settings = settings or get_settings()
     engine = make_sync_engine(settings)
     factory = make_sync_sessionmaker(engine)

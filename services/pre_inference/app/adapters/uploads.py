@@ -16,7 +16,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from atelier_storage import FilesystemStorage
+from atelier_storage import Storage
 from PIL import Image, UnidentifiedImageError
 
 ALLOWED_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
@@ -81,7 +81,7 @@ def normalise(field: str, data: bytes, *, max_width: int, max_height: int, mask:
     return out.getvalue(), width, height
 
 
-def store_upload(storage: FilesystemStorage, job_id: uuid.UUID, name: str, png: bytes, user_id: uuid.UUID) -> str:
+def store_upload(storage: Storage, job_id: uuid.UUID, name: str, png: bytes, user_id: uuid.UUID) -> str:
     key = f"uploads/{job_id}/{name}.png"
     storage.put_bytes(key, png, content_type="image/png", metadata={"job_id": str(job_id), "user_id": str(user_id), "role": name})
     return key

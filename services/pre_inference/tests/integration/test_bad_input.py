@@ -54,7 +54,12 @@ async def test_blank_prompt_after_trimming(client, make_token):
     assert_error(response, 422, "validation_error", "prompt")
 
 
-@pytest.mark.parametrize("raw", [b"{", b'{"kind": "txt2img",}', b"\xff\xfe", b"nul"])
+@pytest.mark.parametrize("raw", [
+    b"{", b'{"kind": "txt2img",}', b"\xff\xfe", b"nul",
+    # The platform's strict JSON (atelier_kit): any depth costs no stack; NaN, duplicates refused.
+    b"[" * 100_000, b'{"a":' * 50_000, b'{"kind": "txt2img", "prompt": "x", "guidance": NaN}',
+    b'{"kind": "txt2img", "prompt": "x", "prompt": "y"}',
+])
 async def test_malformed_json(client, make_token, raw):
     headers = {"Authorization": f"Bearer {make_token()}", "Content-Type": "application/json"}
     assert_error(await client.post("/api/v1/jobs", content=raw, headers=headers), 400, "invalid_json")

@@ -88,3 +88,43 @@ async def test_a_refused_submission_leaves_no_upload_behind(client, make_token, 
     assert response.status_code == 429 and response.json()["error"]["code"] == "concurrency_limit", response.text
     after = sorted(path for path in uploads.rglob("*") if path.is_file()) if uploads.exists() else []
     assert after == [path for path in before if path.is_file()]
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+async def test_uploads_go_to_s3_when_the_backend_says_so(settings, verifier, make_token, monkeypatch, s3_endpoint):
+    """ATELIER_STORAGE_BACKEND=s3 (moto's real server): the upload lands where the worker and
+    the gateway read, not in a local folder."""
+    import httpx
+    from atelier_storage import S3Storage
+
+    from app.main import create_app
+
+    for name, value in {"ATELIER_STORAGE_BACKEND": "s3", "ATELIER_S3_BUCKET": "atelier-pre-uploads",
+                        "ATELIER_S3_ENDPOINT_URL": s3_endpoint, "ATELIER_S3_REGION": "us-east-1",
+                        "ATELIER_S3_ACCESS_KEY_ID": "test", "ATELIER_S3_SECRET_ACCESS_KEY": "test"}.items():
+        monkeypatch.setenv(name, value)
+    app = create_app(settings, verifier=verifier)
+    storage = app.state.storage
+    assert isinstance(storage, S3Storage)
+    storage.client.create_bucket(Bucket=storage.bucket)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pre-inference.test") as c:
+            body = {"kind": "img2img", "prompt": "p", "init_image": data_url(), "strength": 0.5}
+            response = await c.post("/api/v1/jobs", json=body, headers=auth(make_token()))
+    finally:
+        await app.state.job_changes.close()
+        await app.state.engine.dispose()
+    assert response.status_code == 202, response.text
+    stored = storage.get_bytes(response.json()["params"]["init_image_key"])
+    assert Image.open(io.BytesIO(stored)).format == "PNG"
+    assert storage.read_meta(response.json()["params"]["init_image_key"])["content_type"] == "image/png"

@@ -25,6 +25,10 @@ def test_development_starts_with_defaults(monkeypatch):
         ({"atelier_storage_signing_key": "short"}, "ATELIER_STORAGE_SIGNING_KEY"),
         ({"atelier_storage_signing_key": "dev-only-insecure-storage-signing-key"}, "ATELIER_STORAGE_SIGNING_KEY"),
         ({"atelier_amqp_url": "amqp://guest:guest@127.0.0.1:5672/atelier"}, "ATELIER_AMQP_URL"),
+        # The platform's one guard (atelier_kit.guard): repetitive or purpose-named keys are refused too.
+        ({"atelier_storage_signing_key": "a" * 40}, "ATELIER_STORAGE_SIGNING_KEY"),
+        ({"atelier_storage_signing_key": "test-" + GOOD_KEY}, "ATELIER_STORAGE_SIGNING_KEY"),
+        ({"atelier_amqp_url": "http://mq:5672/atelier"}, "ATELIER_AMQP_URL"),
     ],
 )
 def test_production_refuses_missing_or_default_secrets(overrides, problem):
@@ -52,3 +56,9 @@ def test_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("PRE_INFERENCE_JOB_DEADLINE_S", "120")
     settings = Settings()
     assert settings.database_url == "postgresql+psycopg://env@h/d" and settings.pre_inference_job_deadline_s == 120
+
+
+def test_the_development_signing_key_is_the_platform_one_the_gateway_shares():
+    from atelier_kit.defaults import DEV_STORAGE_SIGNING_KEY
+
+    assert Settings(atelier_env="development").atelier_storage_signing_key == DEV_STORAGE_SIGNING_KEY

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 
-from atelier_storage import FilesystemStorage, InvalidKey, SignatureError, verify_signature
+from atelier_storage import (InvalidKey, ObjectNotFound, SignatureError, Storage, StorageError, StoredObject,
+                             verify_signature)
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response, StreamingResponse
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from ... import deps
 from ...errors import ApiError
@@ -27,22 +30,38 @@ async def get_file(request: Request, key: str) -> Response:
     except SignatureError as exc:
         raise ApiError(403, exc.code, str(exc)) from exc
 
-    storage: FilesystemStorage = request.app.state.storage
+    # Whichever backend ATELIER_STORAGE_BACKEND chose (filesystem or S3): opened, then streamed.
+    storage: Storage = request.app.state.storage
     try:
-        path = storage.path_for(key)
-        found = path.is_file()
-    except (InvalidKey, ValueError, OSError) as exc:  # ValueError: a NUL byte in the path
+        stored = await run_in_threadpool(storage.open_object, key)
+    except StorageError as exc:  # the store is away (an OSError too, so before the next clause)
+        raise ApiError(503, "storage_unavailable", "stored files are unavailable; try again shortly",
+                       headers={"Retry-After": "5"}) from exc
+    except (InvalidKey, ObjectNotFound, ValueError, OSError) as exc:  # ValueError: a NUL byte in the path
         raise ApiError(404, "not_found", "no such file") from exc
-    if not found:
-        raise ApiError(404, "not_found", "no such file")
 
-    content_type = str(storage.read_meta(key).get("content_type") or "application/octet-stream")
+    content_type = stored.content_type
     if not content_type.startswith(SAFE_TYPES):
         content_type = "application/octet-stream"
     # The browser may keep it until the link expires, never longer than the configured bound.
     max_age = max(0, min(settings.atelier_files_max_age_s, int(exp or 0) - int(time.time())))
-    return FileResponse(path, media_type=content_type, headers={
+    headers = {
         "Cache-Control": f"private, max-age={max_age}",
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": FILE_CSP,
-    })
+    }
+    if stored.size is not None:
+        headers["Content-Length"] = str(stored.size)
+    if request.method == "HEAD":
+        stored.close()
+        return Response(media_type=content_type, headers=headers)
+    return StreamingResponse(_stream(stored), media_type=content_type, headers=headers)
+
+
+async def _stream(stored: StoredObject) -> AsyncIterator[bytes]:
+    """Blocking reads run in a thread; the object is closed even when the client leaves early."""
+    try:
+        async for chunk in iterate_in_threadpool(stored.chunks()):
+            yield chunk
+    finally:
+        stored.close()

@@ -18,6 +18,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Awaitable, TypeVar
 
+from atelier_kit.fastapi import StrictJsonRoute
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.concurrency import run_in_threadpool
@@ -35,7 +36,8 @@ from app.domain import events, policy
 from app.domain import jobs as rules
 from app.domain.text_rules import is_clean_ascii_token
 
-router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+# Strict JSON: a body nested 100000 deep is 400 invalid_json (the stock decoder recurses per level).
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], route_class=StrictJsonRoute)
 log = logging.getLogger("pre_inference.jobs")
 
 _ERRORS = {
