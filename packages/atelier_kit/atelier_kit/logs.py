@@ -42,7 +42,9 @@ class JsonLogFormatter(logging.Formatter):
     def __init__(self, service: str = "atelier", process: str | None = None):
         super().__init__()
         self.service = service
-        self.process = process or service
+        # Processes that share one configuration (a Django service's API, consumer and Celery
+        # workers read the same LOGGING) say which they are in ATELIER_PROCESS.
+        self.process = process or os.environ.get("ATELIER_PROCESS") or service
 
     def entry(self, record: logging.LogRecord) -> dict[str, Any]:
         message = record.getMessage()

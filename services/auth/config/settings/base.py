@@ -221,7 +221,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "atelier_django.request_ids.RequestIdLogFilter"}},
-    "formatters": {"json": {"()": "atelier_messaging.logs.JsonFormatter", "process_name": "auth"}},
+    "formatters": {"json": {"()": "atelier_kit.logs.JsonLogFormatter", "service": "auth"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]},
     },

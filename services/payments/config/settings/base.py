@@ -171,7 +171,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "atelier_django.request_ids.RequestIdLogFilter"}},
-    "formatters": {"json": {"()": "atelier_messaging.logs.JsonFormatter", "process_name": "payments"}},
+    "formatters": {"json": {"()": "atelier_kit.logs.JsonLogFormatter", "service": "payments"}},
     "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}},
     "root": {"handlers": ["stdout"], "level": env.str("PAYMENTS_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "pika": {"level": "WARNING"}},
