@@ -9,7 +9,7 @@ ENV_FILE := var/dev.env
 MODEL_DIR := var/models/tiny-sd
 WEB_SOURCES := $(shell find web_client/src web_client/index.html web_client/vite.config.* web_client/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: help up down restart logs status system venv web model test test-unit test-integration test-e2e contracts-lock clean
+.PHONY: help up down restart logs status system venv web model test test-unit test-integration test-e2e monitoring-check contracts-lock clean
 
 help:
 	@echo "make up                run the whole platform at http://localhost:8000 (installs what is missing)"
@@ -17,6 +17,7 @@ help:
 	@echo "make logs | status     follow its logs | is it running"
 	@echo "make test              every test tier: unit, integration, end-to-end"
 	@echo "make test-unit | test-integration | test-e2e"
+	@echo "make monitoring-check  promtool checks and rule tests, dashboards against the metric catalogue"
 
 system:
 	@infra/local/system.sh
@@ -80,6 +81,11 @@ test-integration: system venv
 test-e2e: system venv web model
 	@WITH_BROWSER=1 infra/local/system.sh
 	@$(PY) infra/local/run_tests.py e2e
+
+# Also part of the unit tier (run_tests.py runs infra/monitoring's tests); this is the quick
+# way to check an edit of a rule, a dashboard or the catalogue. Needs promtool (make system).
+monitoring-check: system venv
+	@cd infra/monitoring && ../../$(PY) -m pytest -q -p no:cacheprovider
 
 contracts-lock: venv
 	@$(PY) -m atelier_contracts.lock --write

@@ -30,6 +30,7 @@ PROJECTS = [
     "services/pre_inference",
     "services/inference",
     "services/gateway",
+    "infra/monitoring",
 ]
 MARKERS = {"unit": "not integration", "integration": "integration"}
 COUNTS = re.compile(r"(\d+) (passed|failed|errors?|skipped)")

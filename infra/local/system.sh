@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (Debian packages) and starts whatever the platform needs and is missing:
-# PostgreSQL, RabbitMQ, Redis, Node.js and, for browser tests, Chromium.
+# PostgreSQL, RabbitMQ, Redis, Node.js, promtool (the monitoring tests) and, for browser
+# tests, Chromium.
 # Uses what is already installed and running; a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,6 +25,18 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
 else
   step "system packages present"
+fi
+
+# promtool checks the monitoring configs and runs the alert rule tests. It comes from Debian's
+# `prometheus` package, but installing that package starts a Prometheus server wherever no
+# policy-rc.d forbids it, so only the promtool binary is taken out of the package.
+if ! command -v promtool >/dev/null; then
+  step "installing promtool (from Debian's prometheus package; no server is installed or started)"
+  tmp=$(mktemp -d); chmod 755 "$tmp"
+  (cd "$tmp" && apt-get download -q prometheus) || { $SUDO apt-get update -q && (cd "$tmp" && apt-get download -q prometheus); }
+  dpkg-deb --fsys-tarfile "$tmp"/prometheus_*.deb | tar -x -C "$tmp" ./usr/bin/promtool
+  $SUDO install -m 0755 "$tmp/usr/bin/promtool" /usr/local/bin/promtool
+  rm -rf "$tmp"
 fi
 
 # The web client's build tools (Vite 8) need Node.js 20.19 or newer.
