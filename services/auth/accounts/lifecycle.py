@@ -7,7 +7,6 @@ import secrets
 from atelier_contracts import make_envelope
 from atelier_messaging.django import publish_on_commit
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 from rest_framework import status
@@ -16,6 +15,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from common.errors import ApiError, Conflict
 
 from . import audit
+from .outgoing_mail import queue_mail
 from .passwords import check_new_password
 from .models import EmailVerificationToken, PasswordResetToken, User, hash_token, normalize_email
 from .services import PRODUCER, create_verification_token, iso, send_verification_email
@@ -70,7 +70,7 @@ def resend_verification(user: User) -> None:
         # Only the newest link works: older unused ones are spent now.
         EmailVerificationToken.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
         raw = create_verification_token(user)
-        transaction.on_commit(lambda: send_verification_email(user, raw), robust=True)
+        send_verification_email(user, raw)
 
 
 def send_password_reset_email(user: User, raw: str) -> None:
@@ -81,9 +81,7 @@ def send_password_reset_email(user: User, raw: str) -> None:
         f"Choose a new password by opening this link within {minutes} minutes:\n\n{link}\n\n"
         "If it was not you, ignore this message: your password stays as it is.\n"
     )
-    message = EmailMessage("Reset your Atelier password", body, to=[user.email])
-    message.extra_headers["X-Atelier-Reset-Token"] = raw
-    message.send()
+    queue_mail(to=user.email, subject="Reset your Atelier password", body=body, headers={"X-Atelier-Reset-Token": raw})
 
 
 def send_no_account_email(address: str) -> None:
@@ -93,7 +91,7 @@ def send_no_account_email(address: str) -> None:
         f"To create one, sign up at {settings.PUBLIC_BASE_URL.rstrip('/')}/signup\n"
         "If it was not you, ignore this message.\n"
     )
-    EmailMessage("Your Atelier password reset request", body, to=[address]).send()
+    queue_mail(to=address, subject="Your Atelier password reset request", body=body)
 
 
 def request_password_reset(email: str) -> None:
@@ -106,11 +104,11 @@ def request_password_reset(email: str) -> None:
     token_hash = hash_token(raw)
     with transaction.atomic():
         if user is None:
-            transaction.on_commit(lambda: send_no_account_email(address), robust=True)
+            send_no_account_email(address)
             return
         PasswordResetToken.objects.create(user=user, token_hash=token_hash,
                                           expires_at=timezone.now() + settings.PASSWORD_RESET_TTL)
-        transaction.on_commit(lambda: send_password_reset_email(user, raw), robust=True)
+        send_password_reset_email(user, raw)
 
 
 def end_sessions(user: User, *, reason: str, correlation_id: str | None = None) -> None:

@@ -138,3 +138,24 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_email} {self.old_value} -> {self.new_value}"
+
+
+class OutgoingMail(models.Model):
+    """One e-mail to send, written in the transaction that decided to send it and sent by
+    the Celery task ``accounts.tasks.send_mail`` after commit. Its id makes sending
+    idempotent: a retried or redelivered task finds ``sent_at`` set and sends nothing.
+    The body (it carries one-time links) is blanked once the mail is out."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    to_address = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], name="accounts_outmail_pending_idx",
+                                condition=models.Q(sent_at__isnull=True))]

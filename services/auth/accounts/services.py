@@ -8,10 +8,10 @@ from datetime import timezone as dt_timezone
 from atelier_contracts import make_envelope
 from atelier_messaging.django import publish_on_commit
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .outgoing_mail import queue_mail
 from .models import EmailVerificationToken, User, hash_token, normalize_email
 
 PRODUCER = "auth"
@@ -61,9 +61,8 @@ def send_verification_email(user: User, raw_token: str) -> None:
         f"Confirm your e-mail address by opening this link within {hours} hours:\n\n{link}\n\n"
         "If you did not sign up, ignore this message.\n"
     )
-    message = EmailMessage("Confirm your Atelier e-mail address", body, to=[user.email])
-    message.extra_headers["X-Atelier-Verification-Token"] = raw_token
-    message.send()
+    queue_mail(to=user.email, subject="Confirm your Atelier e-mail address", body=body,
+               headers={"X-Atelier-Verification-Token": raw_token})
 
 
 def send_already_registered_email(email: str) -> None:
@@ -76,7 +75,7 @@ def send_already_registered_email(email: str) -> None:
         f"or choose a new password at {reset}\n\n"
         "If it was not you, ignore this message: nothing has changed.\n"
     )
-    EmailMessage("You already have an Atelier account", body, to=[email]).send()
+    queue_mail(to=email, subject="You already have an Atelier account", body=body)
 
 
 def register_user(*, email: str, password: str, correlation_id: str | None = None) -> Registration:
@@ -96,7 +95,7 @@ def register_user(*, email: str, password: str, correlation_id: str | None = Non
             user.save(force_insert=True)
             raw_token = create_verification_token(user)
             publish_on_commit(user_registered_envelope(user, correlation_id))
-            transaction.on_commit(lambda: send_verification_email(user, raw_token), robust=True)
+            send_verification_email(user, raw_token)
     except IntegrityError:  # a concurrent signup won the race for this address
         return _already_registered(user)
     return Registration(user=user, verification_token=raw_token)
@@ -105,5 +104,5 @@ def register_user(*, email: str, password: str, correlation_id: str | None = Non
 def _already_registered(stand_in: User) -> Registration:
     """``stand_in`` was never saved: its random id and default tier look like a new account's."""
     address = stand_in.email
-    transaction.on_commit(lambda: send_already_registered_email(address), robust=True)
+    send_already_registered_email(address)
     return Registration(user=stand_in, verification_token=None)

@@ -25,3 +25,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # Every test sees the database's keys as they are (tests roll back their rotations).
 AUTH_SIGNING_KEYS_CACHE_SECONDS = 0
+# Mail tasks run in the committing thread (retries at once, without their countdown), so a
+# test sees the mail as soon as the on_commit callbacks have run.
+CELERY_BROKER_URL = "memory://"
+CELERY_TASK_ALWAYS_EAGER = True
