@@ -21,6 +21,8 @@ REQUEST_OWNED = frozenset({
     # API-key secrets stop at the gateway; the services get the exchanged JWT instead.
     "x-api-key",
 })
+# W3C trace context: with tracing on, the gateway's own span is what upstreams continue.
+TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 # The gateway's own server writes these; copies from upstream would be duplicated.
 RESPONSE_OWNED = frozenset({"server", "date"})
 
@@ -46,14 +48,17 @@ def _connection_tokens(headers: Iterable[tuple[str, str]]) -> set[str]:
 
 def filter_request_headers(
     headers: Iterable[tuple[str, str]], *, request_id: str, client_ip: str | None, scheme: str, host: str | None,
-    authorization: str | None = None,
+    authorization: str | None = None, trace: dict[str, str] | None = None,
 ) -> list[tuple[str, str]]:
     """Headers to send upstream: the client's, minus hop-by-hop, plus the gateway's own.
-    `authorization` replaces the client's (an API key exchanged for a JWT)."""
+    `authorization` replaces the client's (an API key exchanged for a JWT); `trace` (the
+    gateway's span as traceparent/tracestate, when tracing is on) replaces the client's."""
     headers = list(headers)
     dropped = HOP_BY_HOP | REQUEST_OWNED | _connection_tokens(headers)
     if authorization is not None:
         dropped = dropped | {"authorization"}
+    if trace:
+        dropped = dropped | TRACE_HEADERS
     kept = [(n, v) for n, v in headers if n.lower() not in dropped]
     if not any(n.lower() == "accept-encoding" for n, _ in kept):
         # Otherwise httpx adds its own default and the upstream may compress for a client that cannot decode.
@@ -61,6 +66,8 @@ def filter_request_headers(
     if authorization is not None:
         kept.append(("authorization", authorization))
     kept.append(("x-request-id", request_id))
+    if trace:
+        kept.extend(trace.items())
     # The gateway is the public edge: a client-supplied X-Forwarded-For is a claim, not a fact.
     if client_ip:
         kept.append(("x-forwarded-for", client_ip))

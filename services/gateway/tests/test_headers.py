@@ -173,3 +173,12 @@ async def test_an_unexpected_error_is_a_json_500_with_security_headers():
     assert response.status_code == 500 and response.json()["error"]["code"] == "internal_error"
     assert response.headers["x-frame-options"] == "DENY" and response.headers["x-request-id"] == "abc"
     assert metrics.requests.labels("spa", "GET", "500")._value.get() == 1
+
+
+def test_with_tracing_on_the_gateways_trace_context_replaces_the_callers():
+    incoming = [("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"), ("tracestate", "x=1")]
+    ours = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-1111111111111111-01"}
+    out = filter_request_headers(incoming, request_id="rid", client_ip=None, scheme="https", host=None, trace=ours)
+    assert [(n, v) for n, v in out if n in ("traceparent", "tracestate")] == list(ours.items())
+    untraced = filter_request_headers(incoming, request_id="rid", client_ip=None, scheme="https", host=None, trace={})
+    assert ("traceparent", incoming[0][1]) in untraced

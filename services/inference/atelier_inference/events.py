@@ -7,6 +7,8 @@ from typing import Any
 from atelier_contracts import Envelope, make_envelope
 
 PRODUCER = "inference"
+# Every event about a job carries the job message's trace context (the worker's own span for
+# the job when tracing is on here), so the outcome continues the trace of the request.
 ATTEMPTS_HEADER = "x-atelier-attempts"
 
 
@@ -31,7 +33,7 @@ def started(job: Envelope, *, worker: str, attempt: int) -> Envelope:
     return make_envelope(
         "inference.job.started", 1,
         {"job_id": job.data["job_id"], "worker": worker[:128], "attempt": attempt, "started_at": now_iso()},
-        producer=PRODUCER, correlation_id=job.correlation_id,
+        producer=PRODUCER, correlation_id=job.correlation_id, trace=job.trace,
     )
 
 
@@ -40,7 +42,7 @@ def progress(job: Envelope, step: int, total_steps: int, *, phase: str = "genera
     return make_envelope(
         "inference.job.progress", 1,
         {"job_id": job.data["job_id"], "step": step, "total_steps": max(1, total_steps), "phase": phase},
-        producer=PRODUCER, correlation_id=job.correlation_id,
+        producer=PRODUCER, correlation_id=job.correlation_id, trace=job.trace,
     )
 
 
@@ -48,7 +50,7 @@ def succeeded(job: Envelope, images: list[dict[str, Any]], timings_ms: dict[str,
     return make_envelope(
         "inference.job.succeeded", 1,
         {"job_id": job.data["job_id"], "images": images, "timings_ms": timings_ms, "finished_at": now_iso()},
-        producer=PRODUCER, correlation_id=job.correlation_id,
+        producer=PRODUCER, correlation_id=job.correlation_id, trace=job.trace,
     )
 
 
@@ -56,5 +58,5 @@ def failed(job: Envelope, reason_code: str, message: str) -> Envelope:
     return make_envelope(
         "inference.job.failed", 1,
         {"job_id": job.data["job_id"], "reason_code": reason_code, "message": message[:2000], "finished_at": now_iso()},
-        producer=PRODUCER, correlation_id=job.correlation_id,
+        producer=PRODUCER, correlation_id=job.correlation_id, trace=job.trace,
     )

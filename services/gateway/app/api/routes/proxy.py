@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import unquote_plus
 
 import aiohttp
+from atelier_kit import tracing
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.routing import Route as StarletteRoute
@@ -128,6 +129,7 @@ async def _forward(request: Request, route: Route, credentials: deps.Credentials
         scheme=getattr(request.state, "scheme", request.url.scheme),
         host=request.headers.get("host"),
         authorization=credentials.forward_authorization,
+        trace=tracing.trace_headers(),
     )
     metrics = request.app.state.metrics
     started = time.perf_counter()
