@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from .request_ids import current_request_id
+from .tracing import current_trace_id
 
 CONTEXT_FIELDS = ("request_id", "correlation_id", "trace_id", "message_id", "job_id")
 _RESERVED = ("time", "level", "service", "process", "logger", "message")
@@ -67,6 +68,11 @@ class JsonLogFormatter(logging.Formatter):
             request_id = current_request_id()
             if request_id:
                 entry["request_id"] = request_id
+        if "trace_id" not in entry:
+            # The span active where the line was logged (None at once when tracing is off).
+            trace_id = current_trace_id()
+            if trace_id:
+                entry["trace_id"] = trace_id
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return entry

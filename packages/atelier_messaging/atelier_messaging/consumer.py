@@ -28,7 +28,10 @@ import pika
 import pika.exceptions
 
 from atelier_contracts import ContractError, Envelope, decode
+from atelier_kit import tracing
+from atelier_kit.metrics import serve_metrics_from_env
 
+from . import metrics
 from .connection import connect
 from .topology import declare_topology, retry_queue
 
@@ -58,6 +61,7 @@ class Consumer:
         handlers: dict[str, Handler],
         unit_of_work: UnitOfWork,
         name: str | None = None,
+        service: str | None = None,
         max_attempts: int = 5,
         retry_base_delay_ms: int = 500,
         prefetch: int = 16,
@@ -72,6 +76,23 @@ class Consumer:
         self.prefetch = prefetch
         self.batch_size = max(1, min(batch_size, prefetch))
         self.stopping = threading.Event()
+        # The metrics' service label: "<service>.events" names its service.
+        self.service = service or queue.split(".", 1)[0]
+        metrics.init_consumer(self.service, self.queue)
+        self.poller = metrics.QueuePoller(self.service, self.queue, unit_of_work)
+
+    def _count(self, outcome: str, n: int = 1) -> None:
+        metrics.count_message(self.service, self.queue, outcome, n)
+
+    def _committed(self, applied: list[tuple[Envelope, bool]]) -> None:
+        """Metrics of a committed transaction: handled (with its lag) or duplicate, per message."""
+        committed_at = time.time()
+        for envelope, claimed in applied:
+            if claimed:
+                metrics.observe_lag(self.service, self.queue, envelope.occurred_at, committed_at)
+        handled = sum(1 for _envelope, claimed in applied if claimed)
+        self._count("handled", handled)
+        self._count("duplicate", len(applied) - handled)
 
     # -- handling messages -----------------------------------------------------------
     def _accept(self, channel: Any, method: Any, body: bytes) -> tuple[Envelope, Handler] | None:
@@ -81,21 +102,38 @@ class Consumer:
         except ContractError as exc:
             log.error("dead-lettering a message that breaks its contract: %s", exc)
             channel.basic_reject(method.delivery_tag, requeue=False)
+            self._count("dead_lettered")
             return None
         handler = self.handlers.get(envelope.routing_key)
         if handler is None:
             log.error("no handler for %s on %s; dead-lettering", envelope.routing_key, self.queue,
                       extra={"message_id": envelope.id, "correlation_id": envelope.correlation_id})
             channel.basic_reject(method.delivery_tag, requeue=False)
+            self._count("dead_lettered")
             return None
         return envelope, handler
 
-    def _apply(self, tx: Any, envelope: Envelope, handler: Handler) -> None:
+    def _apply(self, tx: Any, envelope: Envelope, handler: Handler) -> bool:
+        """True when handled now, False for a duplicate (handled before)."""
+        # The producer's trace continues here: the handler's logs and the messages it makes
+        # (their envelopes read the current span) belong to the same trace.
+        with tracing.start_span(f"consume {envelope.routing_key}", kind="consumer", traceparent=envelope.traceparent,
+                                attributes=self._span_attributes(envelope)):
+            return self._claim_and_handle(tx, envelope, handler)
+
+    def _span_attributes(self, envelope: Envelope) -> dict[str, Any] | None:
+        if not tracing.enabled():
+            return None
+        return {"messaging.system": "rabbitmq", "messaging.destination.name": self.queue,
+                "messaging.message.id": envelope.id, "atelier.consumer": self.name}
+
+    def _claim_and_handle(self, tx: Any, envelope: Envelope, handler: Handler) -> bool:
         if self.unit_of_work.claim(tx, envelope.id, self.name):
             handler(envelope, tx)
-        else:
-            log.info("duplicate %s ignored", envelope.routing_key,
-                     extra={"message_id": envelope.id, "correlation_id": envelope.correlation_id})
+            return True
+        log.info("duplicate %s ignored", envelope.routing_key,
+                 extra={"message_id": envelope.id, "correlation_id": envelope.correlation_id})
+        return False
 
     def handle_batch(self, channel: Any, deliveries: list[tuple[Any, pika.BasicProperties, bytes]]) -> None:
         """Several delivered messages in one transaction; on any failure, one by one."""
@@ -109,13 +147,14 @@ class Consumer:
                 accepted.append((method, properties, body, *found))
         try:
             with self.unit_of_work.begin() as tx:
-                for _method, _properties, _body, envelope, handler in accepted:
-                    self._apply(tx, envelope, handler)
+                applied = [(envelope, self._apply(tx, envelope, handler))
+                           for _method, _properties, _body, envelope, handler in accepted]
         except Exception as exc:  # noqa: BLE001 - sorted out message by message below
             log.info("a run of %d messages failed (%r); handling them one by one", len(accepted), exc)
             for accepted_one in accepted:
                 self._handle_one(channel, *accepted_one)
             return
+        self._committed(applied)
         for method, _properties, _body, _envelope, _handler in accepted:
             channel.basic_ack(method.delivery_tag)
 
@@ -129,14 +168,16 @@ class Consumer:
         extra = {"message_id": envelope.id, "correlation_id": envelope.correlation_id}
         try:
             with self.unit_of_work.begin() as tx:
-                self._apply(tx, envelope, handler)
+                claimed = self._apply(tx, envelope, handler)
         except PermanentError as exc:
             log.error("permanent failure on %s: %s; dead-lettering", envelope.routing_key, exc, extra=extra)
             channel.basic_reject(method.delivery_tag, requeue=False)
+            self._count("dead_lettered")
             return
         except Exception as exc:  # noqa: BLE001 - anything else is worth retrying
             self._retry_or_dead_letter(channel, method, properties, body, exc, extra)
             return
+        self._committed([(envelope, claimed)])
         channel.basic_ack(method.delivery_tag)
 
     def _retry_or_dead_letter(self, channel: Any, method: Any, properties: pika.BasicProperties, body: bytes, exc: Exception, extra: dict) -> None:
@@ -145,6 +186,7 @@ class Consumer:
         if attempts >= self.max_attempts:
             log.error("failed %d times (%r); dead-lettering", attempts, exc, extra=extra)
             channel.basic_reject(method.delivery_tag, requeue=False)
+            self._count("dead_lettered")
             return
         delay_ms = self.retry_base_delay_ms * 2 ** (attempts - 1)
         headers[ATTEMPTS_HEADER] = attempts
@@ -161,6 +203,7 @@ class Consumer:
         # The channel is in confirm mode: the copy is safely queued before the original goes.
         channel.basic_publish(exchange="", routing_key=retry_queue(self.queue), body=body, properties=retry_properties)
         channel.basic_ack(method.delivery_tag)
+        self._count("retried")
 
     # -- the loop -------------------------------------------------------------------
     def _open(self, amqp_url: str) -> tuple[pika.BlockingConnection, Any]:
@@ -173,6 +216,7 @@ class Consumer:
 
     def run(self, amqp_url: str) -> None:
         """Consume until ``stop()``; reconnects with backoff when the broker goes away."""
+        serve_metrics_from_env()
         backoff = 0.5
         while not self.stopping.is_set():
             connection = None
@@ -186,6 +230,8 @@ class Consumer:
                         break
                     if method is not None:
                         self.handle_batch(channel, self._with_waiting(channel, messages, (method, properties, body)))
+                    # Between messages (or on the 1 s idle tick), never while one is in hand.
+                    self.poller.maybe_poll(connection)
                 channel.cancel()
             except (pika.exceptions.AMQPError, OSError) as exc:
                 log.warning("broker connection lost (%r); reconnecting in %.1fs", exc, backoff)
@@ -221,6 +267,7 @@ class Consumer:
                 self.handle_batch(channel, batch)
                 handled += len(batch)
             channel.cancel()
+            self.poller.poll(connection)
         finally:
             connection.close()
         return handled

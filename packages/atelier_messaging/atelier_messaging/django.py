@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connections, migrations, transaction
 
 from atelier_contracts import Envelope
+from atelier_kit import tracing
 
 from .consumer import Consumer
 from .schema import CLAIM_INBOX_SQL, DDL, DROP, INSERT_OUTBOX_SQL, outbox_row, pyformat
@@ -46,6 +47,12 @@ class DjangoUnitOfWork:
             cursor.execute(pyformat(CLAIM_INBOX_SQL), {"message_id": message_id, "consumer": consumer})
             return cursor.rowcount == 1
 
+    def count_inbox(self, sql: str) -> int:
+        """One read-only statement for the consumer's metrics (atelier_messaging.metrics)."""
+        with self.begin() as connection, connection.cursor() as cursor:
+            cursor.execute(sql)
+            return int(cursor.fetchone()[0])
+
 
 def messaging_tables_operations() -> list[migrations.RunSQL]:
     return [migrations.RunSQL(sql=list(DDL), reverse_sql=list(DROP))]
@@ -64,10 +71,14 @@ class ConsumeEventsCommand(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         consumer = type(self).consumer_factory()
+        tracing.setup_tracing(getattr(settings, "ATELIER_SERVICE_NAME", None) or consumer.name, "consumer")
         if options["drain"]:
             handled = consumer.drain(settings.ATELIER_AMQP_URL)
             self.stdout.write(f"handled {handled} message(s)")
             return
         signal.signal(signal.SIGTERM, lambda *_: consumer.stop())
         signal.signal(signal.SIGINT, lambda *_: consumer.stop())
-        consumer.run(settings.ATELIER_AMQP_URL)
+        try:
+            consumer.run(settings.ATELIER_AMQP_URL)
+        finally:
+            tracing.shutdown_tracing()  # flush the last spans

@@ -15,6 +15,7 @@ import pika
 import pika.exceptions
 
 from atelier_contracts import Envelope, encode
+from atelier_kit import tracing
 
 from .connection import connect
 from .topology import declare_topology, exchange_for, must_be_routed
@@ -84,12 +85,13 @@ class Publisher:
         priority: int | None = None,
         headers: dict[str, Any] | None = None,
     ) -> None:
-        self.publish_raw(
-            encode(envelope),
-            exchange=exchange or exchange_for(envelope.type),
-            routing_key=envelope.routing_key,
-            properties=properties_for(envelope, priority=priority, headers=headers),
-        )
+        with tracing.start_span(f"publish {envelope.routing_key}", kind="producer"):
+            self.publish_raw(
+                encode(envelope),
+                exchange=exchange or exchange_for(envelope.type),
+                routing_key=envelope.routing_key,
+                properties=properties_for(envelope, priority=priority, headers=headers),
+            )
 
     def keepalive(self) -> None:
         """Service heartbeats while idle; a dead connection is dropped and remade on next use."""

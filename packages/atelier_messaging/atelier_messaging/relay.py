@@ -14,16 +14,20 @@ shows in the process list.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
 import threading
 import time
 
+from atelier_kit import tracing
 from atelier_kit.defaults import DEV_AMQP_URL
+from atelier_kit.metrics import serve_metrics_from_env
 import pika
 import psycopg
 
+from . import metrics
 from .publisher import Publisher, PublishError
 from .schema import NOTIFY_CHANNEL
 
@@ -36,12 +40,29 @@ RETENTION_DAYS = 7
 PRUNE_EVERY_S = 3600.0
 
 
-def relay_batch(conn: psycopg.Connection, publisher: Publisher, batch_size: int = BATCH_SIZE) -> int:
+def _relay_span(routing_key: str, message_id: str, body: str):
+    """A span in the trace of the request that wrote the row (its envelope carries it); the
+    body is parsed only when tracing is on, and published unchanged either way."""
+    if not tracing.enabled():
+        return tracing.start_span("")
+    try:
+        traceparent = (json.loads(body).get("trace") or {}).get("traceparent")
+    except (ValueError, AttributeError):
+        traceparent = None
+    return tracing.start_span(f"relay {routing_key}", kind="producer", traceparent=traceparent,
+                              attributes={"messaging.system": "rabbitmq", "messaging.message.id": message_id})
+
+
+def relay_batch(conn: psycopg.Connection, publisher: Publisher, batch_size: int = BATCH_SIZE, *,
+                service: str | None = None) -> int:
     """Publish one batch of pending rows; returns how many were confirmed.
 
     Stops at the first failure so that order is kept; the failed row records the error.
+    With ``service``, the confirmed messages and the batch's publish time are counted.
     """
     published: list[int] = []
+    published_to: dict[str, int] = {}
+    started = time.perf_counter()
     with conn.transaction():
         rows = conn.execute(
             "SELECT id, message_id::text, exchange, routing_key, priority, body FROM outbox "
@@ -59,15 +80,23 @@ def relay_batch(conn: psycopg.Connection, publisher: Publisher, batch_size: int 
                 priority=priority,
             )
             try:
-                publisher.publish_raw(body.encode(), exchange=exchange, routing_key=routing_key, properties=properties)
+                with _relay_span(routing_key, message_id, body):
+                    publisher.publish_raw(body.encode(), exchange=exchange, routing_key=routing_key, properties=properties)
             except PublishError as exc:
                 failure = (row_id, str(exc))
                 break
             published.append(row_id)
+            published_to[exchange] = published_to.get(exchange, 0) + 1
+        if service is not None and rows:
+            metrics.RELAY_PUBLISH_DURATION.labels(service=service).observe(time.perf_counter() - started)
         if published:
             conn.execute("UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY(%s)", (published,))
         if failure:
             conn.execute("UPDATE outbox SET attempts = attempts + 1, last_error = %s WHERE id = %s", (failure[1], failure[0]))
+    if service is not None:
+        # Counted once the rows are marked published (the transaction above committed).
+        for exchange, count in published_to.items():
+            metrics.RELAY_PUBLISHED.labels(service=service, exchange=exchange).inc(count)
     if failure:
         raise PublishError(failure[1])
     return len(published)
@@ -86,6 +115,7 @@ class Relay:
         self.name = name
         self.poll_interval_s = poll_interval_s
         self.stopping = threading.Event()
+        metrics.init_relay(name)
 
     def run(self) -> None:
         backoff = 0.5
@@ -98,12 +128,14 @@ class Relay:
                     listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     log.info("relay %s: listening", self.name)
                     while not self.stopping.is_set():
-                        sent = relay_batch(worker, publisher)
+                        sent = relay_batch(worker, publisher, service=self.name)
                         backoff = 0.5
                         if sent:
                             log.info("relay %s: published %d", self.name, sent)
                         if sent == BATCH_SIZE:
                             continue
+                        # Once per poll cycle, when the backlog is drained (or stuck).
+                        metrics.observe_outbox(self.name, worker)
                         if time.monotonic() - last_prune > PRUNE_EVERY_S:
                             prune(worker)
                             last_prune = time.monotonic()
@@ -113,9 +145,18 @@ class Relay:
             except (PublishError, psycopg.Error, OSError) as exc:
                 log.warning("relay %s: %s; retrying in %.1fs", self.name, exc, backoff)
                 publisher.close()
+                self._observe_outbox_quietly()
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
         publisher.close()
+
+    def _observe_outbox_quietly(self) -> None:
+        """While the broker is away the backlog grows: that is when its gauges matter most."""
+        try:
+            with psycopg.connect(self.database_url, autocommit=True, connect_timeout=5) as conn:
+                metrics.observe_outbox(self.name, conn)
+        except psycopg.Error:
+            pass  # the database is away too; the warning above already says the relay is stuck
 
     def stop(self) -> None:
         self.stopping.set()
@@ -130,13 +171,18 @@ def main() -> None:
     from .logs import configure_logging
 
     configure_logging(args.name, "relay")
+    tracing.setup_tracing(args.name, "relay")
     database_url = os.environ.get(args.database_url_env)
     if not database_url:
         parser.error(f"{args.database_url_env} is not set")
     relay = Relay(database_url, args.amqp_url, args.name)
+    serve_metrics_from_env()
     signal.signal(signal.SIGTERM, lambda *_: relay.stop())
     signal.signal(signal.SIGINT, lambda *_: relay.stop())
-    relay.run()
+    try:
+        relay.run()
+    finally:
+        tracing.shutdown_tracing()  # flush the last spans
 
 
 if __name__ == "__main__":

@@ -31,3 +31,8 @@ class SqlAlchemyUnitOfWork:
 
     def claim(self, tx: Session, message_id: str, consumer: str) -> bool:
         return tx.execute(_CLAIM, {"message_id": message_id, "consumer": consumer}).rowcount == 1
+
+    def count_inbox(self, sql: str) -> int:
+        """One read-only statement for the consumer's metrics (atelier_messaging.metrics)."""
+        with self.begin() as session:
+            return int(session.execute(text(sql)).scalar_one())

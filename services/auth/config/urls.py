@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from apikeys.api.urls import internal_urlpatterns
+from atelier_kit.metrics_django import metrics_view
 
 from . import views
 
@@ -19,6 +20,8 @@ urlpatterns = [
     path("admin/auth/", admin.site.urls),
     path("healthz", views.HealthzView.as_view(), name="healthz"),
     path("readyz", views.ReadyzView.as_view(), name="readyz"),
+    # Prometheus scrapes this port directly; the gateway routes only /api/auth/ and /admin/auth/.
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 handler400 = "atelier_django.json_errors.handler400"

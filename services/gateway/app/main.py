@@ -10,6 +10,8 @@ import redis
 import redis.asyncio as aioredis
 from atelier_identity import TokenVerifier
 from atelier_kit.logs import configure_logging
+from atelier_kit.tracing import setup_tracing
+from atelier_kit.tracing_asgi import TracingMiddleware
 from atelier_storage import storage_from_env
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
@@ -100,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.redis.aclose()
 
     configure_logging("gateway", "api", logger="gateway")
+    setup_tracing("gateway", "api")
     app = FastAPI(title="Atelier gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.routing_table = table
@@ -122,6 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(EdgeMiddleware, metrics=app.state.metrics, route_label=_route_label(table),
                        trusted_proxies=Networks(settings.trusted_proxies()),
                        hsts_max_age_s=settings.gateway_hsts_max_age_s, hsts_always=settings.gateway_hsts_always)
+    # Outermost: the request's span encloses everything the edge does, and its logs carry trace_id.
+    app.add_middleware(TracingMiddleware, route_label=_route_label(table))
     # Order matters: the catch-all dispatcher must come last.
     for module in (health, docs, files, spa):
         app.include_router(module.router)

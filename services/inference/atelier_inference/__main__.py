@@ -5,9 +5,12 @@ import logging
 import sys
 import time
 
+from atelier_kit import tracing
+from atelier_kit.metrics import serve_metrics_from_env
 from atelier_messaging.logs import configure_logging
 from atelier_storage import FilesystemStorage, storage_from_env
 
+from . import metrics
 from .config import load_settings
 from .pipeline import ModelLoadError, limit_cpu_threads, load_pipeline
 from .worker import Worker, holder_for
@@ -17,11 +20,13 @@ log = logging.getLogger("atelier.inference")
 
 def main() -> int:
     configure_logging("inference", "worker")
+    tracing.setup_tracing("inference", "worker")
     try:
         settings = load_settings()
     except (RuntimeError, ValueError) as exc:
         log.error("%s", exc)
         return 2
+    serve_metrics_from_env()  # before the (long) preload, so a cold start is visible as it happens
     threads = limit_cpu_threads(settings.device, settings.cpu_threads)
     if threads is not None:
         log.info("the model runs on the CPU with %d threads (ATELIER_CPU_THREADS)", threads)
@@ -38,7 +43,9 @@ def main() -> int:
         except ModelLoadError as exc:
             log.error("cannot load the model: %s", exc)
             return 2
-        log.info("cold start: model ready in %.0f ms (%s on %s%s)", (time.perf_counter() - started) * 1000,
+        load_s = time.perf_counter() - started
+        metrics.model_loaded(True, load_s)
+        log.info("cold start: model ready in %.0f ms (%s on %s%s)", load_s * 1000,
                  loaded.model, loaded.device, ", tiny random weights" if loaded.tiny else "")
     else:
         log.info("the model (%s) loads with the first job", settings.model_location)
@@ -50,7 +57,10 @@ def main() -> int:
         return 2
     worker = Worker(settings, holder_for(settings, loaded), storage)
     worker.install_signal_handlers()
-    worker.run()
+    try:
+        worker.run()
+    finally:
+        tracing.shutdown_tracing()  # flush the last spans
     return 0
 
 

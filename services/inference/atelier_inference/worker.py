@@ -22,18 +22,19 @@ import signal
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pika
 import pika.exceptions
 
 from atelier_contracts import ContractError, Envelope, decode
+from atelier_kit import tracing
 from atelier_messaging.connection import connect
 from atelier_messaging.publisher import PublishError, Publisher
 from atelier_messaging.topology import EVENTS_EXCHANGE, JOBS_EXCHANGE, JOBS_QUEUE, declare_topology
 
-from . import events
+from . import events, metrics
 from .cancellations import CanceledJobs
 from .config import Settings
 from .jobs import JobCanceled, JobFailure, JobResult, Storage, batch_key, check_params, run_batch
@@ -63,6 +64,7 @@ class Delivery:
     body: bytes
     job: Envelope | None = None
     attempts: int = 1
+    span: Any = None  # the job's span while it is being worked on (tracing on)
 
     @property
     def job_id(self) -> str:
@@ -111,6 +113,8 @@ class Worker:
         self._gpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate")
         self.heartbeat = Heartbeat(settings.heartbeat_file)
         self.jobs_done = 0
+        metrics.model_loaded(self.model.is_loaded)
+        metrics.enable_gpu_metrics()
 
     # -- lifecycle -------------------------------------------------------------
     def stop(self, *, abort: bool = False) -> None:
@@ -169,7 +173,9 @@ class Worker:
             self.heartbeat.beat()
             connection.process_data_events(time_limit=0 if self._pending else IDLE_WAKEUP_S)
             if not self._pending:
-                self.model.maybe_unload()
+                if self.model.maybe_unload():
+                    metrics.model_unloaded()
+                    metrics.update_gpu_metrics()
                 self.publisher.keepalive()
                 continue
             # A short window for the rest of a backlog: it costs window_s once, not per job.
@@ -213,6 +219,7 @@ class Worker:
             channel.basic_reject(tag, requeue=False)
             return False
         delivery.job, delivery.attempts = job, events.attempts_of(delivery.properties.headers)
+        self._open_job_span(delivery)
         extra = {"job_id": delivery.job_id, "correlation_id": job.correlation_id}
         if self._stopping.is_set():
             self._hand_back(channel, [delivery])
@@ -223,11 +230,14 @@ class Worker:
                 self._confirm(connection, events.failed(
                     job, "worker_crashed", f"The job stopped the worker {delivery.attempts} times and was given up."))
                 channel.basic_reject(tag, requeue=False)  # kept in inference.jobs.dead for inspection
+                metrics.count_job("failed")
+                self._close_job_span(delivery)
             else:
                 log.warning("job was interrupted on attempt %d; queueing attempt %d", delivery.attempts,
                             delivery.attempts + 1, extra=extra)
                 self._republish(delivery, delivery.attempts + 1)
                 channel.basic_ack(tag)
+                self._close_job_span(delivery)
             return False
         if events.parse_time(job.data["deadline_at"]).timestamp() < time.time():
             self._settle(connection, channel, delivery,
@@ -240,6 +250,7 @@ class Worker:
 
     def _run_group(self, connection: Any, channel: Any, group: list[Delivery]) -> None:
         for delivery in group:
+            metrics.QUEUE_WAIT.observe(_queue_ms(delivery.job) / 1000)
             self._confirm(connection, events.started(delivery.job, worker=self.settings.worker_name, attempt=delivery.attempts))
             log.info("job started (attempt %d, batch of %d)", delivery.attempts, len(group),
                      extra={"job_id": delivery.job_id, "correlation_id": delivery.job.correlation_id})
@@ -262,6 +273,7 @@ class Worker:
             log.info("job %s", result.type.rsplit(".", 1)[-1],
                      extra={"job_id": delivery.job_id, "correlation_id": delivery.job.correlation_id})
         self.model.touch()
+        metrics.update_gpu_metrics()
 
     def _generate(self, connection: Any, group: list[Delivery]) -> list[JobResult | JobFailure]:
         jobs = {d.job_id: d.job for d in group}
@@ -300,6 +312,7 @@ class Worker:
             loaded, load_ms = self.model.get()
         except ModelLoadError as exc:
             return [JobFailure("model_unavailable", f"the worker cannot load its model: {exc}") for _ in batch]
+        metrics.model_loaded(True, load_ms / 1000)
         outcomes: dict[int, JobResult | JobFailure] = {}
         valid = []
         for index, data in enumerate(batch):
@@ -309,15 +322,40 @@ class Worker:
             except JobFailure as failure:
                 outcomes[index] = failure
         if valid:
-            results = run_batch([batch[i] for i in valid], loaded, self.storage, on_progress=on_progress,
+            step_clock = metrics.StepClock()
+
+            def timed_progress(job_id: str, step: int, total: int) -> None:
+                step_clock.step(step)
+                on_progress(job_id, step, total)
+
+            results = run_batch([batch[i] for i in valid], loaded, self.storage, on_progress=timed_progress,
                                 is_canceled=is_canceled, load_ms=load_ms, time_limit_s=self.settings.job_time_limit_s)
             outcomes.update(zip(valid, results))
+            _observe_batch([batch[i] for i in valid], results)
         return [outcomes[i] for i in range(len(batch))]
+
+    # -- tracing -----------------------------------------------------------------
+    def _open_job_span(self, delivery: Delivery) -> None:
+        """The job's span continues the trace its message carries; the job envelope is given
+        that span's context, so every event built from it (events.*) is the span's child."""
+        job = delivery.job
+        delivery.span = tracing.open_span("inference.job", kind="consumer", traceparent=job.traceparent,
+                                          attributes={"atelier.job_id": delivery.job_id, "atelier.attempt": delivery.attempts})
+        if delivery.span is not None:
+            delivery.job = replace(job, trace={"traceparent": tracing.traceparent_of(delivery.span)})
+
+    @staticmethod
+    def _close_job_span(delivery: Delivery, outcome: Envelope | None = None) -> None:
+        failed = outcome is not None and outcome.type == "inference.job.failed"
+        tracing.end_span(delivery.span, outcome.data.get("reason_code") if failed else None)
+        delivery.span = None
 
     # -- publishing --------------------------------------------------------------
     def _settle(self, connection: Any, channel: Any, delivery: Delivery, outcome: Envelope) -> None:
         self._confirm(connection, outcome)
         channel.basic_ack(delivery.method.delivery_tag)
+        metrics.count_job(metrics.job_outcome(outcome.type, outcome.data.get("reason_code")))
+        self._close_job_span(delivery, outcome)
 
     def _flush_progress(self) -> None:
         with self._progress_lock:
@@ -348,6 +386,7 @@ class Worker:
             attempts = delivery.attempts if delivery.job is not None else events.attempts_of(delivery.properties.headers)
             self._republish(delivery, attempts)
             channel.basic_ack(delivery.method.delivery_tag)
+            self._close_job_span(delivery)
 
     def _republish(self, delivery: Delivery, attempts: int) -> None:
         properties = delivery.properties
@@ -363,6 +402,14 @@ class Worker:
                                        properties=copy)
         except PublishError as exc:
             raise BrokerUnavailable(f"cannot requeue the job: {exc}") from exc
+
+
+def _observe_batch(batch: list[dict[str, Any]], results: list[JobResult | JobFailure]) -> None:
+    """Batch size, per-image time and images stored, from timings run_batch measured already."""
+    generate_ms = next((r.timings_ms["generate"] for r in results if isinstance(r, JobResult)), None)
+    if generate_ms is not None:
+        metrics.batch_generated(sum(data["params"]["n"] for data in batch), generate_ms / 1000)
+    metrics.IMAGES.inc(metrics.generated_images(results))
 
 
 def _queue_ms(job: Envelope) -> float:

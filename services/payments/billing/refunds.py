@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ledger import services as ledger
 
-from . import events
+from . import events, metrics
 from .models import Payment, PaymentStatus, Refund
 from .providers import get_provider
 
@@ -47,4 +47,5 @@ def issue_refund(payment_id, *, amount_cents: int | None = None, reason: str = "
         ledger.record_refund(reference=f"refund:{refund.id}", user_id=user_id, amount_cents=amount,
                              currency=payment.currency, credits=revoked, memo=reason or payment.description)
         events.refund_issued(refund, user_id)
+        metrics.count_subscription_change("refunded")
     return refund

@@ -15,7 +15,7 @@ from rest_framework import status
 
 from customers.models import Customer
 
-from . import events
+from . import events, metrics
 from .models import LIVE_STATUSES, CheckoutSession, CheckoutStatus, Subscription, SubscriptionStatus
 from .providers import get_provider
 from .providers.base import ProviderError
@@ -46,6 +46,7 @@ def cancel(user_id: str) -> Subscription:
         sub.status, sub.canceled_at = SubscriptionStatus.CANCELED, timezone.now()
         sub.save(update_fields=["status", "canceled_at", "updated_at"])
         events.subscription_canceled(sub)
+        metrics.count_subscription_change("canceled")
     return sub
 
 
@@ -72,6 +73,7 @@ def _expire(sub: Subscription, at: datetime) -> None:
     sub.status, sub.ended_at = SubscriptionStatus.EXPIRED, at
     sub.save(update_fields=["status", "ended_at", "updated_at"])
     events.subscription_expired(sub)
+    metrics.count_subscription_change("expired")
 
 
 def expire_due(now: datetime | None = None) -> int:

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 
 from ledger import services as ledger
 
-from . import events
+from . import events, metrics
 from .models import (LIVE_STATUSES, CheckoutSession, CheckoutStatus, Payment, Subscription, SubscriptionStatus,
                      WebhookEvent)
 from .providers.base import (CHECKOUT_COMPLETED, INVOICE_FAILED, INVOICE_PAID, SUBSCRIPTION_ENDED, ProviderEvent)
@@ -118,6 +118,7 @@ def on_checkout_completed(provider: str, event: ProviderEvent) -> str:
     _record_payment(provider, event, customer=customer, description=f"{plan.name} subscription", subscription=sub,
                     amount=amount, currency=currency, period=(start, end))
     events.subscription_activated(sub, event.created)
+    metrics.count_subscription_change("activated")
     return "subscription activated"
 
 
@@ -148,6 +149,7 @@ def on_invoice_paid(provider: str, event: ProviderEvent) -> str:
                             "past_due_since", "updated_at"])
     if sub.status == SubscriptionStatus.ACTIVE:
         events.subscription_activated(sub, event.created)
+    metrics.count_subscription_change("renewed")
     return "subscription renewed"
 
 
@@ -163,6 +165,7 @@ def on_invoice_failed(provider: str, event: ProviderEvent) -> str:
     sub.status, sub.past_due_since, sub.provider_updated_at = SubscriptionStatus.PAST_DUE, event.created, event.created
     sub.save(update_fields=["status", "past_due_since", "provider_updated_at", "updated_at"])
     events.subscription_past_due(sub, event.created + timedelta(days=settings.PAYMENTS_PAST_DUE_GRACE_DAYS))
+    metrics.count_subscription_change("past_due")
     return "subscription past due"
 
 
@@ -176,6 +179,7 @@ def on_subscription_ended(provider: str, event: ProviderEvent) -> str:
     sub.provider_updated_at = max(sub.provider_updated_at, event.created)
     sub.save(update_fields=["status", "ended_at", "provider_updated_at", "updated_at"])
     events.subscription_expired(sub)
+    metrics.count_subscription_change("expired")
     return "subscription expired"
 
 

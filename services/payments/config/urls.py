@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from atelier_django.permissions import Public
+from atelier_kit.metrics_django import metrics_view
 
 from common.health import healthz, readyz
 
@@ -13,6 +14,8 @@ admin.site.site_title = "Atelier payments admin"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    # Prometheus scrapes this port directly; the gateway routes only /api/payments/ and /admin/payments/.
+    path("metrics", metrics_view, name="metrics"),
     path("api/payments/", include("plans.api.urls")),
     path("api/payments/", include("customers.api.urls")),
     path("api/payments/", include("billing.api.urls")),

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from atelier_contracts import Envelope
 from atelier_messaging.consumer import Consumer, PermanentError
+from atelier_kit import tracing
 from atelier_kit.logs import configure_logging
 from atelier_messaging.sqlalchemy import SqlAlchemyUnitOfWork
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +27,7 @@ from app.adapters import accounts, job_events
 from app.adapters.db import make_sync_engine, make_sync_sessionmaker
 from app.adapters.notify import SyncNotifier, publish_after_commit
 from app.config import Settings, get_settings
+from app.consumer_metrics import count_finished_after_commit
 from app.domain.events import parse_time
 from app.domain.lifecycle import progress_fraction
 from app.sweeper import Sweeper
@@ -149,11 +151,13 @@ def build_consumer(session_factory: sessionmaker[Session]) -> Consumer:
 
 def main(settings: Settings | None = None) -> None:
     configure_logging("pre_inference", "consumer")
+    tracing.setup_tracing("pre_inference", "consumer")
     settings = settings or get_settings()
     engine = make_sync_engine(settings)
     factory = make_sync_sessionmaker(engine)
     notifier = SyncNotifier(settings.atelier_redis_url, settings.atelier_redis_prefix)
     publish_after_commit(factory, notifier)
+    count_finished_after_commit(factory)
     consumer = build_consumer(factory)
     sweeper = Sweeper(factory, settings)
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -167,6 +171,7 @@ def main(settings: Settings | None = None) -> None:
         thread.join(timeout=10)
         notifier.close()
         engine.dispose()
+        tracing.shutdown_tracing()  # flush the last spans
 
 
 if __name__ == "__main__":

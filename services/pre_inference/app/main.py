@@ -10,8 +10,12 @@ from typing import AsyncIterator
 
 from atelier_identity import TokenVerifier
 from atelier_kit.logs import configure_logging
+from atelier_kit.metrics_asgi import HttpMetricsMiddleware
+from atelier_kit.tracing import setup_tracing
+from atelier_kit.tracing_asgi import TracingMiddleware
 from atelier_kit.strict_json import JsonLimits
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from atelier_storage import storage_from_env
 
@@ -22,6 +26,7 @@ from app.adapters.ratelimit import RateLimiter, make_redis
 from app.adapters.storage import ImageUrlSigner
 from app.api.body_limit import BodySizeLimit
 from app.api.errors import install_error_handlers
+from app.api.job_gauges import JobGaugeCollector
 from app.api.routes import health, images, job_views, jobs, usage
 from app.api.stream_slots import StreamSlots
 from app.config import Settings, get_settings
@@ -72,8 +77,16 @@ def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | No
     app.state.storage = storage_from_env(directory=settings.atelier_storage_dir)
     # Job bodies carry uploads as base64: the byte bound is the body limit's, depth and counts the platform's.
     app.state.json_limits = JsonLimits(max_bytes=settings.pre_inference_max_body_bytes)
+    # Scrape-time gauges read this app's database: a registry per app (tests build many).
+    app.state.job_gauges = JobGaugeCollector(app.state.read_engine)
+    app.state.metrics_registry = CollectorRegistry()
+    app.state.metrics_registry.register(app.state.job_gauges)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.pre_inference_max_body_bytes)
+    # Added last, so outermost: it sees the status of every answer, 413s included.
+    app.add_middleware(HttpMetricsMiddleware, service="pre_inference")
+    # Outermost: continues the gateway's traceparent; a no-op while tracing is off.
+    app.add_middleware(TracingMiddleware)
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(job_views.router)
@@ -87,6 +100,7 @@ def __getattr__(name: str) -> FastAPI:
     # (tests, tooling) needs no environment.
     if name == "app":
         configure_logging("pre_inference", "api")
+        setup_tracing("pre_inference", "api")
         application = create_app()
         globals()["app"] = application
         return application

@@ -46,10 +46,17 @@ INSTALLED_APPS = [
     "signing",
     "tiers",
     "apikeys",
+    "operations",
     "atelier_django",
 ]
 
+# Names the service in the atelier_http_* metrics.
+ATELIER_SERVICE_NAME = "auth"
 MIDDLEWARE = [
+    # Outermost: the request's span (continuing the gateway's traceparent) encloses everything.
+    "atelier_kit.tracing_django.TracingMiddleware",
+    # First: times and labels what the client finally gets.
+    "atelier_kit.metrics_django.HttpMetricsMiddleware",
     "atelier_django.request_ids.RequestIdMiddleware",
     "atelier_django.json_errors.JsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -211,8 +218,21 @@ if PRODUCTION:
     EMAIL_USE_TLS = env.bool("AUTH_EMAIL_USE_TLS", default=False)
 else:
     EMAIL_BACKEND = "accounts.mail.EmlFileBackend"
-# Mail is sent in-process after commit; a slow SMTP server must not hold a request long.
+# Mail is sent by the Celery worker (accounts.tasks.send_mail), after commit.
 EMAIL_TIMEOUT = env.int("AUTH_EMAIL_TIMEOUT_SECONDS", default=10)
+# --- Celery (the mail worker: config/celery.py) -------------------------------------
+CELERY_BROKER_URL = env.str("AUTH_CELERY_BROKER_URL", default=ATELIER_AMQP_URL)
+CELERY_TASK_DEFAULT_QUEUE = "auth"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 5
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "requeue-unsent-mail": {"task": "accounts.tasks.requeue_unsent_mail", "schedule": 300.0},
+}
 PASSWORD_RESET_TTL = timedelta(minutes=env.int("AUTH_PASSWORD_RESET_TTL_MINUTES", default=60))
 PUBLIC_BASE_URL = env.str("ATELIER_PUBLIC_URL", default="http://localhost:8000")
 EMAIL_VERIFICATION_TTL = timedelta(hours=env.int("AUTH_EMAIL_VERIFICATION_TTL_HOURS", default=48))

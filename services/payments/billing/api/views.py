@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from ledger.models import LedgerEntry
 from ledger.services import cash_account, credit_balance, credits_account
 
-from .. import subscriptions
+from .. import metrics, subscriptions
 from ..checkout import start_checkout
 from ..models import Payment
 from ..providers import get_provider
@@ -54,8 +54,14 @@ class CheckoutView(APIView):
     def post(self, request: Request) -> Response:
         body = CheckoutRequest(data=request.data)
         body.is_valid(raise_exception=True)
-        checkout = start_checkout(user_id=request.user.user_id, plan_code=body.validated_data.get("plan"),
-                                  pack_code=body.validated_data.get("credit_pack"))
+        kind = "plan" if body.validated_data.get("plan") is not None else "credits"
+        try:
+            checkout = start_checkout(user_id=request.user.user_id, plan_code=body.validated_data.get("plan"),
+                                      pack_code=body.validated_data.get("credit_pack"))
+        except Exception:
+            metrics.count_checkout(kind, "refused")
+            raise
+        metrics.count_checkout(kind, "started")
         return Response({"checkout_id": str(checkout.id), "checkout_url": checkout.url}, status=status.HTTP_201_CREATED)
 
 
@@ -118,15 +124,19 @@ class WebhookView(APIView):
         length = request.META.get("CONTENT_LENGTH") or "0"
         # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses (a 500).
         if not re.fullmatch(r"[0-9]{1,12}", length) or int(length) > MAX_WEBHOOK_BYTES:
+            metrics.count_webhook(self.provider_name, "invalid")
             raise ApiError(code="payload_too_large", detail="webhook body too large", status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         body = request.body  # the raw bytes: the signature covers them exactly
         provider = get_provider(self.provider_name)
         try:
             event = provider.parse_webhook(body, request.headers)
         except WebhookError as exc:
+            metrics.count_webhook(provider.name, metrics.webhook_refusal(exc.code))
             raise ApiError(code=exc.code, detail=exc.message) from exc
         try:
             outcome = apply_event(provider.name, event)
         except NotYet as exc:
+            metrics.count_webhook(provider.name, "not_ready")
             raise ApiError(code="not_ready", detail=str(exc), status_code=status.HTTP_409_CONFLICT) from exc
+        metrics.count_webhook(provider.name, metrics.webhook_outcome(outcome))
         return Response({"received": True, "event_id": event.id, "outcome": outcome})

@@ -52,7 +52,13 @@ INSTALLED_APPS = [
     "sandbox",
 ]
 
+# Names the service in the atelier_http_* metrics.
+ATELIER_SERVICE_NAME = "payments"
 MIDDLEWARE = [
+    # Outermost: the request's span (continuing the gateway's traceparent) encloses everything.
+    "atelier_kit.tracing_django.TracingMiddleware",
+    # First: times and labels what the client finally gets.
+    "atelier_kit.metrics_django.HttpMetricsMiddleware",
     "atelier_django.request_ids.RequestIdMiddleware",
     "atelier_django.json_errors.JsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",

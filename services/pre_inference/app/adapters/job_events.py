@@ -22,6 +22,9 @@ from app.domain import events
 from app.domain.lifecycle import ALLOWED_FROM, CANCELED, FAILED, PROGRESS_WHILE, RUNNING, SUCCEEDED
 
 NOTIFY_KEY = "notify_jobs"
+# (status, reason) of each job this transaction finished; app.consumer_metrics counts them
+# once the commit is done, so a rolled-back transition is never counted.
+FINISHED_KEY = "finished_jobs"
 # The table, not the mapped class: these UPDATEs go through Core, skipping the ORM's bulk
 # update machinery (session synchronisation, entity RETURNING), which cost more than the
 # statements themselves on every event the consumer applies.
@@ -89,6 +92,7 @@ def _finish(
         ),
     )
     notify_after_commit(session, job_id)
+    session.info.setdefault(FINISHED_KEY, []).append((status, "" if succeeded else values.get("error_code") or ""))
     return job
 
 

@@ -7,14 +7,18 @@ the JSON 500 are the platform's (``atelier_kit.fastapi``). What is this service'
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from atelier_kit import fastapi as kit
 from atelier_kit.fastapi import validation_fields
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
+
+from app.api.metrics import count_refused_submission
 
 log = logging.getLogger("pre_inference.errors")
 
@@ -52,8 +56,20 @@ async def _on_events_unavailable(request: Request, exc: Exception) -> JSONRespon
     return error_response(503, "service_unavailable", "live updates are unavailable; try again shortly", headers={"Retry-After": "5"})
 
 
+def _counting_submissions(handler: Callable[[Request, Any], Awaitable[JSONResponse]]) -> Callable[[Request, Any], Awaitable[JSONResponse]]:
+    # A submission refused before its endpoint ran (token, scope, JSON, schema) is an
+    # admission outcome too; the endpoint counts the ones it sees.
+    async def handle(request: Request, exc: Any) -> JSONResponse:
+        count_refused_submission(request, exc)
+        return await handler(request, exc)
+    return handle
+
+
 def install_error_handlers(app: FastAPI) -> None:
     kit.install_error_handlers(app, extra={
+        kit.ApiError: _counting_submissions(kit.on_api_error),
+        StarletteHTTPException: _counting_submissions(kit.on_http_exception),
+        RequestValidationError: _counting_submissions(kit.on_validation_error),
         OperationalError: _on_database_unavailable,
         InterfaceError: _on_database_unavailable,
         PoolTimeoutError: _on_database_unavailable,

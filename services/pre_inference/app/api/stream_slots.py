@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 
 from app.api.errors import ApiError
+from app.api.metrics import count_rate_limited
 
 RETRY_AFTER_S = 5
 
@@ -24,6 +25,7 @@ class StreamSlots:
     def take(self, user_id: uuid.UUID) -> "StreamSlot":
         held = self._open.get(user_id, 0)
         if held >= self.per_user:
+            count_rate_limited("too_many_streams")
             raise ApiError(
                 429, "too_many_streams", f"you already follow {held} event streams; close one (at most {self.per_user} at once)",
                 retry_after=RETRY_AFTER_S, headers={"Retry-After": str(RETRY_AFTER_S)},

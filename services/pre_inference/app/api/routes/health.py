@@ -7,7 +7,7 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from atelier_kit.metrics import exposition, is_internal_address
 
 from app.adapters.db import ping
 from app.api import metrics as _metrics  # noqa: F401 - registers the API's metrics
@@ -34,5 +34,16 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-async def prometheus_metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def prometheus_metrics(request: Request) -> Response:
+    # Loopback port, but the gateway is on loopback too: what it forwards carries
+    # X-Forwarded-For and is refused like an outside request (it routes no /metrics anyway).
+    client = request.client.host if request.client else None
+    if not is_internal_address(client) or "x-forwarded-for" in request.headers:
+        return error_response(404, "not_found", "no such page")
+    job_gauges = request.app.state.job_gauges
+    try:
+        await asyncio.wait_for(job_gauges.refresh(), READY_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 - the other metrics still matter when the database is away
+        log.warning("job gauges not refreshed: %r", exc)
+    body, content_type = exposition(request.app.state.metrics_registry)
+    return Response(body, media_type=content_type)

@@ -27,7 +27,7 @@ from app.adapters import admission, job_events, jobs_repo, uploads
 from app.api.access import Access, resolve_access
 from app.api.deps import Caller, SessionDep, SettingsDep, SignerDep, require_json, require_scope
 from app.api.errors import ApiError
-from app.api.metrics import JOBS_SUBMITTED
+from app.api.metrics import JOBS_SUBMITTED, count_admission
 from app.api.presenters import job_out, parse_id
 from app.api.rate_charge import RateCharge, rate_limits, too_many
 from app.api.schemas import ErrorOut, JobOut, JobRequest
@@ -115,6 +115,21 @@ async def submit_job(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     request_id: Annotated[str | None, Header(alias="X-Request-ID", include_in_schema=False)] = None,
 ) -> JobOut:
+    request.state.admission_tier = caller.tier  # until admission resolves the effective one
+    try:
+        job = await _submit(request, caller, body, response, settings, signer, idempotency_key, request_id)
+    except Exception as exc:
+        count_admission(request, exc)
+        raise
+    if response.status_code != status.HTTP_200_OK:  # a 200 replays an earlier admission
+        count_admission(request, None)
+    return job
+
+
+async def _submit(
+    request: Request, caller: Caller, body: JobRequest, response: Response, settings: Settings, signer: SignerDep,
+    idempotency_key: str | None, request_id: str | None,
+) -> JobOut:
     try:
         key = rules.check_idempotency_key(idempotency_key)
         params = rules.build_params(body.model_dump())
@@ -167,6 +182,7 @@ async def _admit(
                 if existing is not None:
                     return await _replay(conn, existing, caller, fingerprint, response, signer)
             access = resolve_access(caller, admitting.projection, tier_policy)
+            request.state.admission_tier = access.tier
             try:
                 policy.check_request(params, access.limits, tier_policy.largest())
             except rules.JobRuleError as exc:
