@@ -95,11 +95,20 @@ def _parent_context(traceparent: str | None, tracestate: str | None = None) -> A
     return _PROPAGATOR.extract(carrier)
 
 
+def _links(traceparent: str | None) -> list[trace.Link]:
+    span_context = trace.get_current_span(_parent_context(traceparent)).get_span_context()
+    return [trace.Link(span_context)] if span_context.is_valid else []
+
+
 @contextlib.contextmanager
 def _span(name: str, kind: str, traceparent: str | None, tracestate: str | None,
-          attributes: dict[str, Any] | None) -> Iterator[Any]:
+          attributes: dict[str, Any] | None, link: str | None = None) -> Iterator[Any]:
     parent = _parent_context(traceparent, tracestate)
+    if link is not None:
+        # A new root that points at the caller's trace: the caller's ids are recorded, never adopted.
+        parent = otel_context.Context()
     with _tracer.start_as_current_span(name, context=parent, kind=_KINDS[kind], attributes=attributes,
+                                       links=_links(link) if link else None,
                                        record_exception=True, set_status_on_exception=True) as span:
         yield span
 
@@ -108,13 +117,16 @@ _NO_SPAN = contextlib.nullcontext(None)
 
 
 def start_span(name: str, *, kind: str = "internal", traceparent: str | None = None,
-               tracestate: str | None = None, attributes: dict[str, Any] | None = None) -> contextlib.AbstractContextManager[Any]:
+               tracestate: str | None = None, attributes: dict[str, Any] | None = None,
+               link: str | None = None) -> contextlib.AbstractContextManager[Any]:
     """``with start_span("relay.publish", kind="producer", traceparent=...) as span:`` - a
     child of ``traceparent`` when given (an incoming header, an envelope's trace), else of
-    the current span. Yields None when tracing is off."""
+    the current span. ``link``: start a new trace that only links to this traceparent (a
+    public edge must not let callers choose trace ids or switch sampling off). Yields None
+    when tracing is off."""
     if _tracer is None:
         return _NO_SPAN
-    return _span(name, kind, traceparent, tracestate, attributes)
+    return _span(name, kind, traceparent, tracestate, attributes, link)
 
 
 def open_span(name: str, *, kind: str = "internal", traceparent: str | None = None,

@@ -21,11 +21,15 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
 
 class TracingMiddleware:
     """``route_label(path)``, when given, names the span (the gateway, whose one catch-all
-    route would otherwise name every proxied request alike, passes its routing table's)."""
+    route would otherwise name every proxied request alike, passes its routing table's).
+    ``edge=True`` (the gateway, facing the public): the caller's traceparent is linked, not
+    continued, so no caller picks our trace ids or turns sampling off; services behind the
+    edge continue the trace they are given."""
 
-    def __init__(self, app: Any, route_label: Callable[[str], str] | None = None):
+    def __init__(self, app: Any, route_label: Callable[[str], str] | None = None, edge: bool = False):
         self.app = app
         self.route_label = route_label
+        self.edge = edge
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not tracing.enabled():
@@ -33,9 +37,11 @@ class TracingMiddleware:
             return
         method = scope.get("method", "GET")
         attributes = {"http.request.method": method, "url.path": scope.get("path", "")}
+        incoming = _header(scope, b"traceparent")
         with tracing.start_span(f"{method} {scope.get('path', '')}", kind="server",
-                                traceparent=_header(scope, b"traceparent"),
-                                tracestate=_header(scope, b"tracestate"), attributes=attributes) as span:
+                                traceparent=None if self.edge else incoming,
+                                tracestate=None if self.edge else _header(scope, b"tracestate"),
+                                link=incoming if self.edge else None, attributes=attributes) as span:
 
             async def send_recording_status(message: dict[str, Any]) -> None:
                 if message["type"] == "http.response.start":

@@ -126,7 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        trusted_proxies=Networks(settings.trusted_proxies()),
                        hsts_max_age_s=settings.gateway_hsts_max_age_s, hsts_always=settings.gateway_hsts_always)
     # Outermost: the request's span encloses everything the edge does, and its logs carry trace_id.
-    app.add_middleware(TracingMiddleware, route_label=_route_label(table))
+    app.add_middleware(TracingMiddleware, route_label=_route_label(table), edge=True)
     # Order matters: the catch-all dispatcher must come last.
     for module in (health, docs, files, spa):
         app.include_router(module.router)

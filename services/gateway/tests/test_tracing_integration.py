@@ -1,5 +1,6 @@
-"""Traces through a real gateway (uvicorn on loopback) to the upstream stub: the gateway
-continues the caller's trace (or starts one) and forwards its own span as traceparent."""
+"""Traces through a real gateway (uvicorn on loopback) to the upstream stub: the gateway, the
+public edge, starts its own trace (linking the caller's, never adopting it) and forwards its
+own span as traceparent."""
 from __future__ import annotations
 
 import asyncio
@@ -33,17 +34,20 @@ async def client(gateway):
         yield c
 
 
-async def test_the_upstream_continues_the_callers_trace(client):
+async def test_the_edge_links_the_callers_trace_and_never_adopts_it(client):
     with tracing.recording("gateway") as exporter:
         response = await client.post("/api/auth/signup", content=b"{}",
                                      headers={"Content-Type": "application/json", "traceparent": CALLER})
         server = await server_span(exporter)
     assert response.status_code == 201
     forwarded = decode_echo(response)["header_map"]["traceparent"]
-    assert server.context.trace_id == int(CALLER_TRACE, 16), "the caller's trace is continued"
-    assert server.parent.span_id == int("00f067aa0ba902b7", 16)
-    # The upstream's parent is the gateway's span, not the caller's: one hop per span.
-    assert forwarded == f"00-{CALLER_TRACE}-{server.context.span_id:016x}-{int(server.context.trace_flags):02x}"
+    # A caller must not pick our trace ids (or switch sampling off with its flags): a new root,
+    # linked to the caller's span so the two traces can still be joined.
+    assert server.context.trace_id != int(CALLER_TRACE, 16) and server.parent is None
+    assert [(link.context.trace_id, link.context.span_id) for link in server.links] == [
+        (int(CALLER_TRACE, 16), int("00f067aa0ba902b7", 16))]
+    # The upstream's parent is the gateway's span: one hop per span.
+    assert forwarded == f"00-{server.context.trace_id:032x}-{server.context.span_id:016x}-{int(server.context.trace_flags):02x}"
     assert server.attributes["http.response.status_code"] == 201
     assert server.name == "POST api_auth", "named by the gateway's route, not its catch-all path"
 
