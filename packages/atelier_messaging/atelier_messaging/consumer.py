@@ -27,17 +27,17 @@ from typing import Any, Callable, Protocol
 import pika
 import pika.exceptions
 
-from atelier_contracts import ContractError, Envelope, decode
+from atelier_contracts import Envelope
 from atelier_kit import tracing
 from atelier_kit.metrics import serve_metrics_from_env
 
-from . import metrics
+from . import metrics, rules
 from .connection import connect
 from .topology import declare_topology, retry_queue
 
 log = logging.getLogger("atelier.messaging.consumer")
 
-ATTEMPTS_HEADER = "x-atelier-attempts"
+ATTEMPTS_HEADER = rules.ATTEMPTS_HEADER
 Handler = Callable[[Envelope, Any], None]
 
 
@@ -74,7 +74,7 @@ class Consumer:
         self.max_attempts = max_attempts
         self.retry_base_delay_ms = retry_base_delay_ms
         self.prefetch = prefetch
-        self.batch_size = max(1, min(batch_size, prefetch))
+        self.batch_size = rules.batch_limit(batch_size, prefetch)
         self.stopping = threading.Event()
         # The metrics' service label: "<service>.events" names its service.
         self.service = service or queue.split(".", 1)[0]
@@ -97,20 +97,15 @@ class Consumer:
     # -- handling messages -----------------------------------------------------------
     def _accept(self, channel: Any, method: Any, body: bytes) -> tuple[Envelope, Handler] | None:
         """The message and its handler; None when it was dead-lettered (broken or unhandled)."""
-        try:
-            envelope = decode(body)
-        except ContractError as exc:
-            log.error("dead-lettering a message that breaks its contract: %s", exc)
+        decision = rules.accept(body, self.handlers, self.queue)
+        if isinstance(decision, rules.Refused):
+            extra = {} if decision.envelope is None else {
+                "message_id": decision.envelope.id, "correlation_id": decision.envelope.correlation_id}
+            log.error("dead-lettering %s", decision.reason, extra=extra)
             channel.basic_reject(method.delivery_tag, requeue=False)
             self._count("dead_lettered")
             return None
-        handler = self.handlers.get(envelope.routing_key)
-        if handler is None:
-            log.error("no handler for %s on %s; dead-lettering", envelope.routing_key, self.queue,
-                      extra={"message_id": envelope.id, "correlation_id": envelope.correlation_id})
-            channel.basic_reject(method.delivery_tag, requeue=False)
-            self._count("dead_lettered")
-            return None
+        envelope, handler = decision.envelope, decision.handler
         return envelope, handler
 
     def _apply(self, tx: Any, envelope: Envelope, handler: Handler) -> bool:
@@ -181,15 +176,14 @@ class Consumer:
         channel.basic_ack(method.delivery_tag)
 
     def _retry_or_dead_letter(self, channel: Any, method: Any, properties: pika.BasicProperties, body: bytes, exc: Exception, extra: dict) -> None:
-        headers = dict(properties.headers or {})
-        attempts = int(headers.get(ATTEMPTS_HEADER, 0)) + 1
-        if attempts >= self.max_attempts:
-            log.error("failed %d times (%r); dead-lettering", attempts, exc, extra=extra)
+        decision = rules.after_failure(properties.headers, max_attempts=self.max_attempts,
+                                       retry_base_delay_ms=self.retry_base_delay_ms)
+        if isinstance(decision, rules.DeadLetter):
+            log.error("failed %d times (%r); dead-lettering", decision.attempts, exc, extra=extra)
             channel.basic_reject(method.delivery_tag, requeue=False)
             self._count("dead_lettered")
             return
-        delay_ms = self.retry_base_delay_ms * 2 ** (attempts - 1)
-        headers[ATTEMPTS_HEADER] = attempts
+        attempts, delay_ms, headers = decision.attempts, decision.delay_ms, decision.headers
         log.warning("attempt %d failed (%r); retrying in %d ms", attempts, exc, delay_ms, extra=extra)
         retry_properties = pika.BasicProperties(
             message_id=properties.message_id,

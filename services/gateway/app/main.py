@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            app.state.revocations.stop()
+            await app.state.revocations.stop()
             sync_redis.close()
             await app.state.upstream.close()
             await app.state.upstream_streams.close()

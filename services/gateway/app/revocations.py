@@ -9,16 +9,18 @@ see every revocation (a shared queue would hand each message to only one of them
 does not outlive a disconnect, so revocations sent meanwhile are lost; after each (re)connect the
 listener therefore drops every cached exchange, and the next request per key introspects again.
 
-pika is blocking, so the listener runs in a daemon thread with its own Redis client.
+The listener speaks AMQP through aio-pika on the application's event loop; its Redis side is
+the synchronous client, called in a worker thread.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
 
-import pika
-from atelier_messaging.topology import EVENTS_EXCHANGE, declare_topology
+from atelier_messaging.aio.connection import connect, declare, is_lost
+from atelier_messaging.topology import EVENTS_EXCHANGE
 
 from .apikeys import Revoker
 from .session_revocations import MalformedRevocation, SessionRevoker
@@ -46,67 +48,82 @@ def key_id_of(body: bytes) -> str | None:
 
 
 class RevocationListener:
+    """Runs on the application's event loop (aio-pika); the Redis side (Revoker,
+    SessionRevoker) is synchronous and runs in a worker thread per message."""
+
     def __init__(self, amqp_url: str, revoker: Revoker, sessions: SessionRevoker, *, max_backoff_s: float = 30.0):
         self.amqp_url = amqp_url
         self.revoker = revoker
         self.sessions = sessions
         self.max_backoff_s = max_backoff_s
-        self._stop = threading.Event()
+        self._stop = asyncio.Event()
+        # A threading.Event so that tests and other threads can wait for it too.
         self.connected = threading.Event()
         self.handled = 0
-        self._thread = threading.Thread(target=self._run, name="apikey-revocations", daemon=True)
+        self._task: asyncio.Task | None = None
 
     def start(self) -> None:
-        self._thread.start()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="apikey-revocations")
 
-    def stop(self, timeout_s: float = 5.0) -> None:
+    async def stop(self, timeout_s: float = 5.0) -> None:
         self._stop.set()
-        self._thread.join(timeout=timeout_s)
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(self._task, timeout=timeout_s)
+        except asyncio.TimeoutError:
+            pass  # wait_for cancelled it
 
-    def _run(self) -> None:
+    async def _run(self) -> None:
         backoff = 0.5
         while not self._stop.is_set():
             try:
-                self._consume()
+                await self._consume()
                 backoff = 0.5
             except Exception as exc:  # noqa: BLE001 - any broker or Redis failure: wait, then reconnect
                 self.connected.clear()
                 logger.warning("revocation listener disconnected (%r); retrying in %.1fs", exc, backoff)
-                self._stop.wait(backoff)
+                try:
+                    await asyncio.wait_for(self._stop.wait(), timeout=backoff)
+                except asyncio.TimeoutError:
+                    pass
                 backoff = min(backoff * 2, self.max_backoff_s)
 
-    def _consume(self) -> None:
-        params = pika.URLParameters(self.amqp_url)
-        params.heartbeat = 30
-        params.blocked_connection_timeout = 30
-        params.socket_timeout = 5
-        connection = pika.BlockingConnection(params)
+    async def _consume(self) -> None:
+        await declare(self.amqp_url)
+        connection = await connect(self.amqp_url)
         try:
-            channel = connection.channel()
-            declare_topology(channel)
-            queue = channel.queue_declare(queue="", exclusive=True, auto_delete=True).method.queue
+            channel = await connection.channel()
+            await channel.set_qos(prefetch_count=50)
+            queue = await channel.declare_queue(exclusive=True, auto_delete=True)  # server-named
             for routing_key in ROUTING_KEYS:
-                channel.queue_bind(queue=queue, exchange=EVENTS_EXCHANGE, routing_key=routing_key)
-            channel.basic_qos(prefetch_count=50)
-            channel.basic_consume(queue=queue, on_message_callback=self._on_message)
+                await queue.bind(EVENTS_EXCHANGE, routing_key=routing_key)
+            arrived: asyncio.Queue = asyncio.Queue()
+            await queue.consume(arrived.put)
             # Only now, with the queue bound, is forgetting safe: nothing revoked later can be missed.
-            dropped = self.revoker.forget_all()
-            logger.info("revocation listener bound %s (dropped %d cached API-key entries)", queue, dropped)
+            dropped = await asyncio.to_thread(self.revoker.forget_all)
+            logger.info("revocation listener bound %s (dropped %d cached API-key entries)", queue.name, dropped)
             self.connected.set()
             while not self._stop.is_set():
-                connection.process_data_events(time_limit=0.5)
+                try:
+                    message = await asyncio.wait_for(arrived.get(), timeout=0.5)
+                except asyncio.TimeoutError:
+                    if is_lost(connection):
+                        raise ConnectionError("broker connection closed") from None
+                    continue
+                # A Redis failure raises: the connection drops, the message is redelivered nowhere
+                # (exclusive queue), and the reconnect forgets every cached key instead.
+                await asyncio.to_thread(self._apply, message.routing_key or "", message.body)
+                self.handled += 1
+                await message.ack()
         finally:
             self.connected.clear()
-            if connection.is_open:
-                try:
-                    connection.close()
-                except Exception:  # noqa: BLE001 - closing a broken connection may fail too
-                    pass
+            try:
+                await connection.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection may fail too
+                pass
 
-    def _on_message(self, channel, method, _properties, body: bytes) -> None:
-        # A Redis failure raises: the connection drops, the message is redelivered nowhere
-        # (exclusive queue), and the reconnect forgets every cached key instead.
-        routing_key = method.routing_key
+    def _apply(self, routing_key: str, body: bytes) -> None:
         data = data_of(body)
         if data is None:
             logger.warning("ignoring a malformed %s message", routing_key)
@@ -126,8 +143,6 @@ class RevocationListener:
             else:
                 found = self.revoker.revoke(key_id)
                 logger.info(json.dumps({"event": "api_key_revoked", "key_id": key_id, "was_cached": found}))
-        self.handled += 1
-        channel.basic_ack(method.delivery_tag)
 
     def _session_revoked(self, data: dict) -> None:
         try:

@@ -10,6 +10,7 @@ make distinct-but-equivalent messages (a worker retry) and reordering harmless t
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import threading
@@ -17,6 +18,7 @@ import uuid
 from typing import Any, Callable
 
 from atelier_contracts import Envelope
+from atelier_messaging.aio.consumer import AioConsumer
 from atelier_messaging.consumer import Consumer, PermanentError
 from atelier_kit import tracing
 from atelier_kit.logs import configure_logging
@@ -149,6 +151,19 @@ def build_consumer(session_factory: sessionmaker[Session]) -> Consumer:
     return Consumer(queue=QUEUE, handlers=HANDLERS, unit_of_work=SqlAlchemyUnitOfWork(session_factory), name=QUEUE)
 
 
+def build_aio_consumer(session_factory: sessionmaker[Session]) -> AioConsumer:
+    """The same consumer over aio-pika (what ``main`` runs); handlers run in worker threads."""
+    return AioConsumer(queue=QUEUE, handlers=HANDLERS, unit_of_work=SqlAlchemyUnitOfWork(session_factory), name=QUEUE)
+
+
+async def _consume_until_signalled(consumer: AioConsumer, sweeper: Sweeper, amqp_url: str) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        # On the loop, so that stop() wakes the consumer at once.
+        loop.add_signal_handler(signum, lambda: (consumer.stop(), sweeper.stop()))
+    await consumer.run(amqp_url)
+
+
 def main(settings: Settings | None = None) -> None:
     configure_logging("pre_inference", "consumer")
     tracing.setup_tracing("pre_inference", "consumer")
@@ -158,14 +173,12 @@ def main(settings: Settings | None = None) -> None:
     notifier = SyncNotifier(settings.atelier_redis_url, settings.atelier_redis_prefix)
     publish_after_commit(factory, notifier)
     count_finished_after_commit(factory)
-    consumer = build_consumer(factory)
+    consumer = build_aio_consumer(factory)
     sweeper = Sweeper(factory, settings)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: (consumer.stop(), sweeper.stop()))
     thread = threading.Thread(target=sweeper.run, name="sweeper", daemon=True)
     thread.start()
     try:
-        consumer.run(settings.atelier_amqp_url)
+        asyncio.run(_consume_until_signalled(consumer, sweeper, settings.atelier_amqp_url))
     finally:
         sweeper.stop()
         thread.join(timeout=10)

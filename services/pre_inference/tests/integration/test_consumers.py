@@ -146,3 +146,21 @@ def test_through_the_broker_a_redelivered_message_has_its_effect_once(factory, d
     assert job_row(db, job_id).status == "succeeded" and len(image_rows(db, job_id)) == 2
     inbox = db.execute(text("SELECT count(*) FROM inbox WHERE message_id = :id"), {"id": envelope.id}).scalar()
     assert inbox == 1
+
+
+def test_the_aio_consumer_main_runs_has_the_same_effect_once(factory, db, job_id, settings):
+    import asyncio
+
+    consumer = consumers.build_aio_consumer(factory)
+    publisher = Publisher(settings.atelier_amqp_url)
+    try:
+        envelope = make_envelope("inference.job.succeeded", 1, succeeded(job_id), producer="inference")
+        publisher.publish(envelope)
+        publisher.publish(envelope)
+        publisher.publish(make_envelope("inference.job.started", 1, started(job_id), producer="inference"))
+    finally:
+        publisher.close()
+    assert asyncio.run(consumer.drain(settings.atelier_amqp_url, idle_s=0.5, timeout_s=20)) == 3
+    assert job_row(db, job_id).status == "succeeded" and len(image_rows(db, job_id)) == 2
+    inbox = db.execute(text("SELECT count(*) FROM inbox WHERE message_id = :id"), {"id": envelope.id}).scalar()
+    assert inbox == 1

@@ -1,0 +1,176 @@
+"""The outbox relay on asyncio (aio-pika publisher with confirms, psycopg's async connection).
+Same guarantees as ``atelier_messaging.relay``: committed rows only, in order, claimed with
+``FOR UPDATE SKIP LOCKED``, stop at the first failure (its row records the error), wake on
+NOTIFY with a polling fallback, and the same metrics and trace spans.
+
+    python -m atelier_messaging.aio.relay --database-url-env PRE_INFERENCE_DATABASE_URL --name pre_inference
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import time
+
+import psycopg
+from atelier_kit import tracing
+from atelier_kit.defaults import DEV_AMQP_URL
+from atelier_kit.metrics import serve_metrics_from_env
+
+from .. import metrics
+from ..publisher import PublishError
+from ..relay import BATCH_SIZE, MAX_BACKOFF_S, POLL_INTERVAL_S, PRUNE_EVERY_S, RETENTION_DAYS, _relay_span
+from ..schema import NOTIFY_CHANNEL
+from .publisher import AioPublisher
+
+log = logging.getLogger("atelier.messaging.aio.relay")
+
+CLAIM_SQL = ("SELECT id, message_id::text, exchange, routing_key, priority, body FROM outbox "
+             "WHERE published_at IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED")
+
+
+async def relay_batch(conn: psycopg.AsyncConnection, publisher: AioPublisher, batch_size: int = BATCH_SIZE, *,
+                      service: str | None = None) -> int:
+    """Publish one batch of pending rows; returns how many were confirmed (as relay.relay_batch)."""
+    published: list[int] = []
+    published_to: dict[str, int] = {}
+    started = time.perf_counter()
+    failure: tuple[int, str] | None = None
+    async with conn.transaction():
+        rows = await (await conn.execute(CLAIM_SQL, (batch_size,))).fetchall()
+        for row_id, message_id, exchange, routing_key, priority, body in rows:
+            try:
+                with _relay_span(routing_key, message_id, body):
+                    await publisher.publish_raw(body.encode(), exchange=exchange, routing_key=routing_key,
+                                                message_id=message_id, priority=priority)
+            except PublishError as exc:
+                failure = (row_id, str(exc))
+                break
+            published.append(row_id)
+            published_to[exchange] = published_to.get(exchange, 0) + 1
+        if service is not None and rows:
+            metrics.RELAY_PUBLISH_DURATION.labels(service=service).observe(time.perf_counter() - started)
+        if published:
+            await conn.execute("UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY(%s)", (published,))
+        if failure:
+            await conn.execute("UPDATE outbox SET attempts = attempts + 1, last_error = %s WHERE id = %s", (failure[1], failure[0]))
+    if service is not None:
+        for exchange, count in published_to.items():
+            metrics.RELAY_PUBLISHED.labels(service=service, exchange=exchange).inc(count)
+    if failure:
+        raise PublishError(failure[1])
+    return len(published)
+
+
+async def prune(conn: psycopg.AsyncConnection, retention_days: int = RETENTION_DAYS) -> None:
+    async with conn.transaction():
+        await conn.execute("DELETE FROM outbox WHERE published_at < now() - make_interval(days => %s)", (retention_days,))
+        await conn.execute("DELETE FROM inbox WHERE handled_at < now() - make_interval(days => %s)", (retention_days,))
+
+
+async def observe_outbox(service: str, conn: psycopg.AsyncConnection) -> None:
+    """The outbox gauges (as metrics.observe_outbox), on the relay's own connection: once per
+    poll cycle, so it must not cost a new connection each time."""
+    backlog, oldest_age_s = await (await conn.execute(metrics.OUTBOX_STATS_SQL)).fetchone()
+    metrics.OUTBOX_BACKLOG.labels(service=service).set(backlog)
+    metrics.OUTBOX_OLDEST_AGE.labels(service=service).set(float(oldest_age_s))
+
+
+class AioRelay:
+    def __init__(self, database_url: str, amqp_url: str, name: str, *, poll_interval_s: float = POLL_INTERVAL_S):
+        self.database_url = database_url
+        self.amqp_url = amqp_url
+        self.name = name
+        self.poll_interval_s = poll_interval_s
+        self.stopping = asyncio.Event()
+        metrics.init_relay(name)
+
+    async def _wait(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    async def run(self) -> None:
+        backoff = 0.5
+        last_prune = 0.0
+        publisher = AioPublisher(self.amqp_url)
+        try:
+            while not self.stopping.is_set():
+                try:
+                    async with await psycopg.AsyncConnection.connect(self.database_url, autocommit=True, connect_timeout=5) as listener, \
+                            await psycopg.AsyncConnection.connect(self.database_url, autocommit=True, connect_timeout=5) as worker:
+                        await listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                        log.info("relay %s: listening", self.name)
+                        while not self.stopping.is_set():
+                            sent = await relay_batch(worker, publisher, service=self.name)
+                            backoff = 0.5
+                            if sent:
+                                log.info("relay %s: published %d", self.name, sent)
+                            if sent == BATCH_SIZE:
+                                continue
+                            await observe_outbox(self.name, worker)
+                            if time.monotonic() - last_prune > PRUNE_EVERY_S:
+                                await prune(worker)
+                                last_prune = time.monotonic()
+                            await self._wait_for_notice(listener)
+                except (PublishError, psycopg.Error, OSError) as exc:
+                    log.warning("relay %s: %s; retrying in %.1fs", self.name, exc, backoff)
+                    await publisher.close()
+                    await asyncio.to_thread(self._observe_outbox_quietly)
+                    await self._wait(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_S)
+        finally:
+            await publisher.close()
+
+    async def _wait_for_notice(self, listener: psycopg.AsyncConnection) -> None:
+        """Until a commit notifies or the poll interval ends, in slices of at most a second so
+        that stop() is seen promptly."""
+        deadline = time.monotonic() + self.poll_interval_s
+        while not self.stopping.is_set() and (remaining := deadline - time.monotonic()) > 0:
+            async for _ in listener.notifies(timeout=min(remaining, 1.0), stop_after=1):
+                return
+
+    def _observe_outbox_quietly(self) -> None:
+        try:
+            with psycopg.connect(self.database_url, autocommit=True, connect_timeout=5) as conn:
+                metrics.observe_outbox(self.name, conn)
+        except psycopg.Error:
+            pass  # the database is away too; the warning already says the relay is stuck
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+async def _run_until_signalled(relay: AioRelay) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, relay.stop)
+    await relay.run()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Publish a service's outbox to RabbitMQ (asyncio)")
+    parser.add_argument("--database-url-env", required=True, help="name of the variable holding the database URL")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--amqp-url", default=os.environ.get("ATELIER_AMQP_URL", DEV_AMQP_URL))
+    args = parser.parse_args()
+    from ..logs import configure_logging
+
+    configure_logging(args.name, "relay")
+    tracing.setup_tracing(args.name, "relay")
+    database_url = os.environ.get(args.database_url_env)
+    if not database_url:
+        parser.error(f"{args.database_url_env} is not set")
+    relay = AioRelay(database_url, args.amqp_url, args.name)
+    serve_metrics_from_env()
+    try:
+        asyncio.run(_run_until_signalled(relay))
+    finally:
+        tracing.shutdown_tracing()
+
+
+if __name__ == "__main__":
+    main()

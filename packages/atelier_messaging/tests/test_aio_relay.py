@@ -1,0 +1,140 @@
+"""The asyncio relay on the real Postgres and RabbitMQ, mirroring test_outbox_relay.py."""
+import asyncio
+import json
+import time
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from atelier_messaging.aio.publisher import AioPublisher
+from atelier_messaging.aio.relay import AioRelay, relay_batch
+from atelier_messaging.publisher import PublishError
+from atelier_messaging.sqlalchemy import add_to_outbox
+
+from .conftest import get_all, registered
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture()
+def engine(clean_db):
+    engine = create_engine(clean_db.replace("postgresql://", "postgresql+psycopg://", 1))
+    yield engine
+    engine.dispose()
+
+
+def pending(url):
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()[0]
+
+
+async def relaying(database_url, amqp_url, during, *, poll_interval_s=0.5):
+    """Run the relay while ``during()`` (a blocking function) runs in a thread."""
+    relay = AioRelay(database_url, amqp_url, "test", poll_interval_s=poll_interval_s)
+    task = asyncio.create_task(relay.run())
+    try:
+        return await asyncio.to_thread(during)
+    finally:
+        relay.stop()
+        await asyncio.wait_for(task, timeout=10)
+
+
+def test_committed_rows_are_sent_once_each_in_order_and_rolled_back_never(clean_db, channel, amqp_url, engine):
+    envelopes = [registered(email=f"u{i}@example.com") for i in range(3)]
+    with Session(engine) as session:
+        with session.begin():
+            for env in envelopes:
+                add_to_outbox(session, env)
+        session.begin()
+        add_to_outbox(session, registered(email="dropped@example.com"))
+        session.rollback()
+    got = asyncio.run(relaying(clean_db, amqp_url, lambda: get_all(channel, "payments.events", expect=4, timeout_s=4)))
+    assert [props.message_id for props, _ in got] == [e.id for e in envelopes]
+    assert [json.loads(body)["data"]["email"] for _, body in got] == ["u0@example.com", "u1@example.com", "u2@example.com"]
+    assert pending(clean_db) == 0
+
+
+def test_relay_wakes_on_commit_without_waiting_for_the_poll(clean_db, channel, amqp_url, engine):
+    def commit_then_receive():
+        time.sleep(1.0)
+        started = time.monotonic()
+        with Session(engine) as session, session.begin():
+            add_to_outbox(session, registered())
+        got = get_all(channel, "payments.events", expect=1, timeout_s=5)
+        return got, time.monotonic() - started
+
+    got, elapsed = asyncio.run(relaying(clean_db, amqp_url, commit_then_receive, poll_interval_s=30))
+    assert len(got) == 1 and elapsed < 5
+
+
+def test_broker_unreachable_keeps_the_row_pending_with_its_error(clean_db, engine):
+    with Session(engine) as session, session.begin():
+        add_to_outbox(session, registered())
+
+    async def go():
+        publisher = AioPublisher("amqp://guest:guest@127.0.0.1:1/nowhere")
+        async with await psycopg.AsyncConnection.connect(clean_db, autocommit=True) as conn:
+            with pytest.raises(PublishError):
+                await relay_batch(conn, publisher)
+        await publisher.close()
+
+    asyncio.run(go())
+    with psycopg.connect(clean_db) as conn:
+        count, attempts, error = conn.execute(
+            "SELECT count(*), max(attempts), max(last_error) FROM outbox WHERE published_at IS NULL").fetchone()
+    assert count == 1 and attempts == 1 and "unavailable" in error
+
+
+def test_relay_counts_what_it_published(clean_db, channel, amqp_url, engine):
+    from .test_metrics import sample
+
+    before = sample("atelier_relay_published_total", service="test", exchange="atelier.events")
+    with Session(engine) as session, session.begin():
+        add_to_outbox(session, registered())
+        add_to_outbox(session, registered())
+    asyncio.run(relaying(clean_db, amqp_url, lambda: get_all(channel, "payments.events", expect=2)))
+    assert sample("atelier_relay_published_total", service="test", exchange="atelier.events") - before == 2
+
+
+def test_relay_reconnects_after_the_broker_goes_away(clean_db, engine):
+    import pika
+
+    from atelier_devkit.brokers import private_rabbit
+
+    def commit(email):
+        with Session(engine) as session, session.begin():
+            add_to_outbox(session, registered(email=email))
+
+    def scenario(broker):
+        def during():
+            commit("before@example.com")
+            deadline = time.monotonic() + 15
+            while pending(clean_db) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert pending(clean_db) == 0
+            with broker.outage():
+                commit("during@example.com")
+                time.sleep(1.0)
+                assert pending(clean_db) == 1  # nothing to publish to: kept
+            deadline = time.monotonic() + 40
+            while pending(clean_db) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            return pending(clean_db)
+        return during
+
+    with private_rabbit() as broker:
+        assert asyncio.run(relaying(clean_db, broker.url, scenario(broker))) == 0
+        connection = pika.BlockingConnection(pika.URLParameters(broker.url))
+        channel = connection.channel()
+        got = get_all(channel, "payments.events", expect=2)
+        connection.close()
+    assert sorted(json.loads(body)["data"]["email"] for _, body in got) == ["before@example.com", "during@example.com"]
+
+
+def test_relay_reports_the_backlog_gauges(clean_db, channel, amqp_url, engine):
+    from .test_metrics import sample
+
+    asyncio.run(relaying(clean_db, amqp_url, lambda: time.sleep(1.0)))
+    assert sample("atelier_outbox_backlog", service="test") == 0
