@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs (Debian packages) and starts whatever the platform needs and is missing:
-# PostgreSQL, RabbitMQ, Redis, Node.js, promtool (the monitoring tests) and, for browser
+# PostgreSQL, RabbitMQ, Redis, Node.js, promtool and prometheus (the monitoring tests) and, for browser
 # tests, Chromium.
 # Uses what is already installed and running; a second run only checks.
 set -euo pipefail
@@ -27,15 +27,18 @@ else
   step "system packages present"
 fi
 
-# promtool checks the monitoring configs and runs the alert rule tests. It comes from Debian's
-# `prometheus` package, but installing that package starts a Prometheus server wherever no
-# policy-rc.d forbids it, so only the promtool binary is taken out of the package.
-if ! command -v promtool >/dev/null; then
-  step "installing promtool (from Debian's prometheus package; no server is installed or started)"
+# promtool checks the monitoring configs and runs the alert rule tests; the `prometheus` server
+# binary runs in the e2e tier's live alert tests (tests/e2e/test_alerts_live.py), each test run
+# starting its own private server. Both come from Debian's `prometheus` package, but installing
+# that package starts a Prometheus server wherever no policy-rc.d forbids it, so only the two
+# binaries are taken out of the package; nothing is installed as a service or started.
+if ! command -v promtool >/dev/null || [ ! -x /usr/local/bin/prometheus ]; then
+  step "installing promtool and prometheus (binaries from Debian's prometheus package; no service is installed or started)"
   tmp=$(mktemp -d); chmod 755 "$tmp"
   (cd "$tmp" && apt-get download -q prometheus) || { $SUDO apt-get update -q && (cd "$tmp" && apt-get download -q prometheus); }
-  dpkg-deb --fsys-tarfile "$tmp"/prometheus_*.deb | tar -x -C "$tmp" ./usr/bin/promtool
-  $SUDO install -m 0755 "$tmp/usr/bin/promtool" /usr/local/bin/promtool
+  dpkg-deb --fsys-tarfile "$tmp"/prometheus_*.deb | tar -x -C "$tmp" ./usr/bin/promtool ./usr/bin/prometheus
+  command -v promtool >/dev/null || $SUDO install -m 0755 "$tmp/usr/bin/promtool" /usr/local/bin/promtool
+  [ -x /usr/local/bin/prometheus ] || $SUDO install -m 0755 "$tmp/usr/bin/prometheus" /usr/local/bin/prometheus
   rm -rf "$tmp"
 fi
 
