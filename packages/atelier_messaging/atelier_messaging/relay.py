@@ -162,8 +162,10 @@ class Relay:
         self.stopping.set()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Publish a service's outbox to RabbitMQ")
+def start_relay_process(description: str) -> tuple[argparse.Namespace, str]:
+    """What both relay entry points (blocking and asyncio) do before they run: read the
+    arguments, set up logging and tracing, and find the database URL."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--database-url-env", required=True, help="name of the variable holding the database URL")
     parser.add_argument("--name", required=True)
     parser.add_argument("--amqp-url", default=os.environ.get("ATELIER_AMQP_URL", DEV_AMQP_URL))
@@ -175,6 +177,11 @@ def main() -> None:
     database_url = os.environ.get(args.database_url_env)
     if not database_url:
         parser.error(f"{args.database_url_env} is not set")
+    return args, database_url
+
+
+def main() -> None:
+    args, database_url = start_relay_process("Publish a service's outbox to RabbitMQ")
     relay = Relay(database_url, args.amqp_url, args.name)
     serve_metrics_from_env()
     signal.signal(signal.SIGTERM, lambda *_: relay.stop())

@@ -7,16 +7,13 @@ NOTIFY with a polling fallback, and the same metrics and trace spans.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
-import os
 import signal
 import time
 
 import psycopg
 from atelier_kit import tracing
-from atelier_kit.defaults import DEV_AMQP_URL
 from atelier_kit.metrics import serve_metrics_from_env
 
 from .. import metrics
@@ -152,18 +149,9 @@ async def _run_until_signalled(relay: AioRelay) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Publish a service's outbox to RabbitMQ (asyncio)")
-    parser.add_argument("--database-url-env", required=True, help="name of the variable holding the database URL")
-    parser.add_argument("--name", required=True)
-    parser.add_argument("--amqp-url", default=os.environ.get("ATELIER_AMQP_URL", DEV_AMQP_URL))
-    args = parser.parse_args()
-    from ..logs import configure_logging
+    from ..relay import start_relay_process
 
-    configure_logging(args.name, "relay")
-    tracing.setup_tracing(args.name, "relay")
-    database_url = os.environ.get(args.database_url_env)
-    if not database_url:
-        parser.error(f"{args.database_url_env} is not set")
+    args, database_url = start_relay_process("Publish a service's outbox to RabbitMQ (asyncio)")
     relay = AioRelay(database_url, args.amqp_url, args.name)
     serve_metrics_from_env()
     try:
