@@ -28,7 +28,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_platform(provisioned: dict[str, str], *, amqp_url: str | None = None) -> Iterator[dict]:
+def running_platform(provisioned: dict[str, str], *, amqp_url: str | None = None,
+                     extra_env: dict[str, str] | None = None) -> Iterator[dict]:
     """Migrate and start every process on the provisioned resources; stop them after."""
     from atelier_devkit.platform import platform_env, write_env_file
 
@@ -38,7 +39,7 @@ def running_platform(provisioned: dict[str, str], *, amqp_url: str | None = None
     if amqp_url:
         connections["ATELIER_AMQP_URL"] = amqp_url
     ports = {name: free_port() for name in PORT_NAMES}
-    env = platform_env(var_dir=run_dir, connections=connections, ports=ports)
+    env = {**platform_env(var_dir=run_dir, connections=connections, ports=ports), **(extra_env or {})}
     env_file = run_dir / "platform.env"
     write_env_file(env_file, env)
     subprocess.run([ROOT / "infra/local/migrate.sh", env_file], check=True, timeout=300)
@@ -70,12 +71,19 @@ def dead_lettered(amqp_url: str) -> dict[str, int]:
 
 @pytest.fixture(scope="session")
 def platform():
+    """The platform every e2e test shares. It runs with tracing on, exporting to a span
+    collector of the session's own (``platform["spans"]``), so every flow also exercises the
+    traced paths, and tests/e2e/test_trace.py can follow one job across every process."""
+    from atelier_devkit.otlp import SpanCollector
     from atelier_devkit.testing import provision_for_process
 
-    with running_platform(provision_for_process("e2e")) as running:
-        yield running
-        # Every flow the tests drove must have been handled: nothing may be dead-lettered.
-        assert dead_lettered(running["env"]["ATELIER_AMQP_URL"]) == {}
+    with SpanCollector() as spans:
+        # Exported in batches every 200 ms instead of every 5 s, so a test sees its spans soon.
+        tracing = {"OTEL_EXPORTER_OTLP_ENDPOINT": spans.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200"}
+        with running_platform(provision_for_process("e2e"), extra_env=tracing) as running:
+            yield {**running, "spans": spans}
+            # Every flow the tests drove must have been handled: nothing may be dead-lettered.
+            assert dead_lettered(running["env"]["ATELIER_AMQP_URL"]) == {}
 
 
 @pytest.fixture(scope="module")

@@ -85,7 +85,9 @@ class Publisher:
         priority: int | None = None,
         headers: dict[str, Any] | None = None,
     ) -> None:
-        with tracing.start_span(f"publish {envelope.routing_key}", kind="producer"):
+        # A child of the span the envelope was made in (the worker builds outcomes from a job
+        # span it keeps open but not current), else of the current one.
+        with tracing.start_span(f"publish {envelope.routing_key}", kind="producer", traceparent=envelope.traceparent):
             self.publish_raw(
                 encode(envelope),
                 exchange=exchange or exchange_for(envelope.type),

@@ -78,6 +78,25 @@ def test_direct_publish_is_a_producer_span_the_consumer_continues(clean_db, chan
     assert trace_ids(spans, "publish ") == trace_ids(spans, "consume ") == {trace_id}
 
 
+def test_an_envelope_made_in_a_span_that_is_not_current_is_published_in_its_trace(clean_db, channel, amqp_url, engine):
+    """The worker builds its outcome from a job span it keeps open but not current (it settles
+    jobs after a batch ran); the publish span must join that trace, not start one of its own."""
+    with tracing.recording("msg") as exporter:
+        job_span = tracing.open_span("inference.job", kind="consumer")
+        with tracing.start_span("POST /api/jobs", kind="server", traceparent=tracing.traceparent_of(job_span)):
+            env = registered(email="kept-open@example.com")
+        tracing.end_span(job_span)
+        publisher = Publisher(amqp_url)
+        publisher.publish(env)  # no span current here
+        publisher.close()
+        consume(engine, amqp_url)
+        spans = exporter.get_finished_spans()
+    trace_id = job_span.get_span_context().trace_id
+    (publish_span,) = [span for span in spans if span.name.startswith("publish ")]
+    assert publish_span.context.trace_id == trace_id
+    assert trace_ids(spans, "consume ") == {trace_id}
+
+
 def test_tracing_off_makes_no_spans_and_no_trace_field(clean_db, channel, amqp_url, engine):
     assert not tracing.enabled()
     env = registered(email="untraced@example.com")

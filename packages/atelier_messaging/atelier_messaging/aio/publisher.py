@@ -47,7 +47,9 @@ class AioPublisher:
     async def publish(self, envelope: Envelope) -> None:
         body = encode(envelope)
         # The same producer span as the blocking Publisher.publish.
-        with tracing.start_span(f"publish {envelope.routing_key}", kind="producer"):
+        # A child of the span the envelope was made in (the worker builds outcomes from a job
+        # span it keeps open but not current), else of the current one.
+        with tracing.start_span(f"publish {envelope.routing_key}", kind="producer", traceparent=envelope.traceparent):
             await self.publish_raw(body.encode() if isinstance(body, str) else body,
                                    exchange=exchange_for(envelope.type), routing_key=envelope.routing_key,
                                    message_id=envelope.id, correlation_id=envelope.correlation_id)

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import uuid
 
-from app.adapters.notify import channel_for
+from app.adapters.notify import channel_for, notice_traceparent
 from app.adapters.ratelimit import REDIS_TIMEOUT_S
 
 log = logging.getLogger("pre_inference.job_changes")
@@ -31,7 +31,7 @@ class JobChangeHub:
         self._prefix = prefix
         self._pubsub = None
         self._reader: asyncio.Task | None = None
-        self._listeners: dict[str, set[asyncio.Event]] = {}
+        self._listeners: dict[str, set[Subscription]] = {}
         # Subscribing and unsubscribing one channel must reach Redis in the order decided.
         self._lock = asyncio.Lock()
 
@@ -39,10 +39,10 @@ class JobChangeHub:
         """Subscribed when this returns, so a change committed after the caller's next read
         of the job is never missed. Close it when done."""
         subscription = Subscription(self, channel_for(self._prefix, job_id))
-        await self._add(subscription.channel, subscription.changed)
+        await self._add(subscription.channel, subscription)
         return subscription
 
-    async def _add(self, channel: str, changed: asyncio.Event) -> None:
+    async def _add(self, channel: str, subscription: Subscription) -> None:
         async with self._lock:
             listeners = self._listeners.get(channel)
             if listeners is None:
@@ -53,14 +53,14 @@ class JobChangeHub:
                 listeners = self._listeners[channel] = set()
                 if self._reader is None or self._reader.done():
                     self._reader = asyncio.get_running_loop().create_task(self._read(), name="job-changes")
-            listeners.add(changed)
+            listeners.add(subscription)
 
-    async def _remove(self, channel: str, changed: asyncio.Event) -> None:
+    async def _remove(self, channel: str, subscription: Subscription) -> None:
         async with self._lock:
             listeners = self._listeners.get(channel)
             if listeners is None:
                 return
-            listeners.discard(changed)
+            listeners.discard(subscription)
             if listeners:
                 return
             del self._listeners[channel]
@@ -91,13 +91,16 @@ class JobChangeHub:
                 channel = message["channel"]
                 if isinstance(channel, bytes):
                     channel = channel.decode()
-                for changed in self._listeners.get(channel, ()):
-                    changed.set()
+                listeners = self._listeners.get(channel)
+                if listeners:
+                    traceparent = notice_traceparent(message.get("data") or b"")
+                    for subscription in listeners:
+                        subscription.notify(traceparent)
 
     def _wake_all(self) -> None:
         for listeners in self._listeners.values():
-            for changed in listeners:
-                changed.set()
+            for subscription in listeners:
+                subscription.notify(None)
 
     @property
     def channels(self) -> int:
@@ -121,16 +124,27 @@ class JobChangeHub:
 
 
 class Subscription:
-    """One stream's interest in one job: ``changed`` is set on every notice for it."""
+    """One stream's interest in one job: ``changed`` is set on every notice for it, and
+    ``traceparent`` is the newest traced notice's span since the stream last took it."""
 
     def __init__(self, hub: JobChangeHub, channel: str):
         self._hub = hub
         self.channel = channel
         self.changed = asyncio.Event()
+        self.traceparent: str | None = None
         self._closed = False
+
+    def notify(self, traceparent: str | None) -> None:
+        if traceparent:
+            self.traceparent = traceparent
+        self.changed.set()
+
+    def take_traceparent(self) -> str | None:
+        traceparent, self.traceparent = self.traceparent, None
+        return traceparent
 
     async def close(self) -> None:
         """Idempotent (a stream closes it when it ends and again after its response)."""
         if not self._closed:
             self._closed = True
-            await self._hub._remove(self.channel, self.changed)
+            await self._hub._remove(self.channel, self)

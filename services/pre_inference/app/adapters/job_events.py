@@ -12,9 +12,10 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from atelier_kit import tracing
+from atelier_messaging.sqlalchemy import add_to_outbox
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy.dialects.postgresql import insert
-from atelier_messaging.sqlalchemy import add_to_outbox
 from sqlalchemy.orm import Session
 
 from app.adapters.models import Account, Image, Job
@@ -33,8 +34,10 @@ ACCOUNTS = Account.__table__
 
 
 def notify_after_commit(session: Session, job_id: uuid.UUID) -> None:
-    """Queues a change notice; app.adapters.notify publishes it once the commit is done."""
-    session.info.setdefault(NOTIFY_KEY, set()).add(job_id)
+    """Queues a change notice; app.adapters.notify publishes it once the commit is done. The
+    notice carries the span that made the change (the consumer's, per event: one transaction
+    may apply events of many traces), so the stream that sends it continues that trace."""
+    session.info.setdefault(NOTIFY_KEY, {})[job_id] = tracing.current_traceparent()
 
 
 def mark_started(session: Session, job_id: uuid.UUID, started_at: datetime, time_limit_s: int) -> bool:

@@ -7,7 +7,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from app.adapters.job_changes import JobChangeHub
-from app.adapters.notify import channel_for
+from app.adapters.notify import channel_for, notice
 
 pytestmark = pytest.mark.integration
 
@@ -112,3 +112,21 @@ async def test_closing_twice_leaves_a_later_stream_of_the_job_subscribed(setup):
     await until(later.changed.is_set)
     await later.close()
     assert setup.hub.channels == 0
+
+
+async def test_a_traced_notice_hands_its_traceparent_to_the_stream_once(setup):
+    """While tracing is on, a notice names the span of the change, so the stream that sends the
+    change continues that trace; a plain notice (tracing off) or a wake-up names none."""
+    job = uuid.uuid4()
+    channel = setup.channel(job)
+    subscription = await setup.hub.subscribe(job)
+    traceparent = "00-" + "ab" * 16 + "-" + "cd" * 8 + "-01"
+    await setup.publisher.publish(channel, notice(traceparent))
+    await until(subscription.changed.is_set)
+    assert subscription.take_traceparent() == traceparent
+    assert subscription.take_traceparent() is None  # taken: the next update is not this change's
+    subscription.changed.clear()
+    await setup.publisher.publish(channel, notice(None))
+    await until(subscription.changed.is_set)
+    assert subscription.take_traceparent() is None
+    await subscription.close()

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+from atelier_kit import tracing
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
@@ -101,14 +102,19 @@ async def job_events_stream(request: Request, job_id: str, caller: Annotated[Cal
     async def stream() -> AsyncIterator[str]:
         last: str | None = None
         current: JobOut | None = first
+        span = None  # while tracing: the change being sent continues the trace of its notice
         try:
             while True:
                 if current is None:  # the user was deleted meanwhile
                     return
                 encoded = _sse(current)
                 if encoded != last:
+                    if span is not None:
+                        span.set_attribute("atelier.job_status", current.status)
                     yield encoded
                     last = encoded
+                tracing.end_span(span)
+                span = None
                 if current.status in TERMINAL:
                     return
                 try:
@@ -120,8 +126,13 @@ async def job_events_stream(request: Request, job_id: str, caller: Annotated[Cal
                     yield ": keepalive\n\n"
                 # Cleared before the read: a notice arriving during it leads to one more read.
                 changed.clear()
+                traceparent = subscription.take_traceparent()
+                if traceparent is not None:
+                    span = tracing.open_span("job stream update", kind="consumer", traceparent=traceparent,
+                                             attributes={"atelier.job_id": str(parsed)})
                 current = await snapshot()
         finally:
+            tracing.end_span(span)
             await close()
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
