@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
@@ -106,7 +107,7 @@ def job(params: dict[str, Any], **overrides: Any) -> dict[str, Any]:
 
 
 def through_broker(loaded: LoadedPipeline, params: dict[str, Any], amqp_url: str, storage: FilesystemStorage,
-                   repeat: int) -> float:
+                   repeat: int, gpu: ThreadPoolExecutor) -> float:
     """Publish a job, let a real Worker (this process, its own thread) run it, wait for its outcome."""
     import threading
 
@@ -117,7 +118,7 @@ def through_broker(loaded: LoadedPipeline, params: dict[str, Any], amqp_url: str
     from atelier_messaging.publisher import Publisher
     from atelier_messaging.topology import EVENTS_EXCHANGE, declare_topology
 
-    worker = Worker(Settings(amqp_url=amqp_url, worker_name="bench", idle_unload_s=0), loaded, storage)
+    worker = Worker(Settings(amqp_url=amqp_url, worker_name="bench", idle_unload_s=0), loaded, storage, gpu_thread=gpu)
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     connection = connect(amqp_url)
@@ -127,20 +128,20 @@ def through_broker(loaded: LoadedPipeline, params: dict[str, Any], amqp_url: str
     channel.queue_bind(queue=queue, exchange=EVENTS_EXCHANGE, routing_key="inference.job.succeeded.v1")
     channel.queue_bind(queue=queue, exchange=EVENTS_EXCHANGE, routing_key="inference.job.failed.v1")
     publisher = Publisher(amqp_url)
+    outcomes: dict[str, dict[str, Any]] = {}
+    # Pushed to us, and waited for without polling: a polling loop here would compete with the
+    # worker's threads for this process's GIL and show up as the worker's time.
+    channel.basic_consume(queue, lambda _ch, _m, _p, body: outcomes.update({json.loads(body)["data"]["job_id"]: json.loads(body)}),
+                          auto_ack=True)
 
     def one() -> None:
         data = {**job(params), "priority": 5, "deadline_at": "2099-01-01T00:00:00Z"}
         publisher.publish(make_envelope("inference.job.requested", 1, data, producer="bench", correlation_id="bench"), priority=5)
-        while True:
-            method, _props, body = channel.basic_get(queue, auto_ack=True)
-            if method is None:
-                connection.process_data_events(time_limit=0.001)
-                continue
-            event = json.loads(body)
-            if event["data"]["job_id"] == data["job_id"]:
-                if event["type"] != "inference.job.succeeded":
-                    raise RuntimeError(f"job failed: {event['data']}")
-                return
+        while data["job_id"] not in outcomes:
+            connection.process_data_events(time_limit=None)
+        event = outcomes.pop(data["job_id"])
+        if event["type"] != "inference.job.succeeded":
+            raise RuntimeError(f"job failed: {event['data']}")
 
     try:
         return median_s(one, repeat)
@@ -152,16 +153,21 @@ def through_broker(loaded: LoadedPipeline, params: dict[str, Any], amqp_url: str
 
 
 def bench_arch(name: str, model_dir: Path, device: str, params: dict[str, Any], args: argparse.Namespace,
-               workdir: Path) -> dict[str, Any]:
+               workdir: Path, gpu: ThreadPoolExecutor) -> dict[str, Any]:
     result: dict[str, Any] = {"arch": name, "device": device, "size": f"{params['width']}x{params['height']}",
                               "steps": params["steps"], "guidance": params["guidance"], "compile": args.compile}
     storage = FilesystemStorage(workdir / "storage")
+
+    def on_gpu(fn: Callable[[], Any]) -> Callable[[], Any]:
+        return lambda: gpu.submit(fn).result()
+
     # Cold start: what the worker pays after an idle unload or a scale from zero.
     started = time.perf_counter()
-    loaded = load_pipeline(str(model_dir), device, compile_unet=args.compile, compile_cache_dir=workdir / "inductor")
+    loaded = on_gpu(lambda: load_pipeline(str(model_dir), device, compile_unet=args.compile,
+                                          compile_cache_dir=workdir / "inductor"))()
     sync()
     result["cold_load_s"] = round(time.perf_counter() - started, 2)
-    run_job(job(params), loaded, storage)
+    on_gpu(lambda: run_job(job(params), loaded, storage))()
     sync()
     result["cold_start_to_first_image_s"] = round(time.perf_counter() - started, 2)
 
@@ -176,16 +182,16 @@ def bench_arch(name: str, model_dir: Path, device: str, params: dict[str, Any], 
                         num_images_per_prompt=batch, generator=generator, output_type="pil")
         return call
 
-    result["bare_ms"] = round(median_s(bare(1), args.repeat) * 1000, 1)
-    result["worker_ms"] = round(median_s(lambda: run_job(job(params), loaded, storage), args.repeat) * 1000, 1)
+    result["bare_ms"] = round(median_s(on_gpu(bare(1)), args.repeat) * 1000, 1)
+    result["worker_ms"] = round(median_s(on_gpu(lambda: run_job(job(params), loaded, storage)), args.repeat) * 1000, 1)
     result["worker_vs_bare"] = round(result["worker_ms"] / result["bare_ms"], 3)
     if args.amqp_url:
-        result["broker_ms"] = round(through_broker(loaded, params, args.amqp_url, storage, args.repeat) * 1000, 1)
+        result["broker_ms"] = round(through_broker(loaded, params, args.amqp_url, storage, args.repeat, gpu) * 1000, 1)
         result["broker_vs_bare"] = round(result["broker_ms"] / result["bare_ms"], 3)
     for batch in args.batches:
         try:
-            seconds = median_s(lambda: run_job(job(params, n=batch), loaded, storage), max(1, args.repeat // 2))
-            bare_s = median_s(bare(batch), max(1, args.repeat // 2))
+            seconds = median_s(on_gpu(lambda: run_job(job(params, n=batch), loaded, storage)), max(1, args.repeat // 2))
+            bare_s = median_s(on_gpu(bare(batch)), max(1, args.repeat // 2))
         except Exception as exc:  # noqa: BLE001 - e.g. out of memory at 16: report, go on
             result[f"images_per_s_b{batch}"] = f"failed: {type(exc).__name__}"
             continue
@@ -216,7 +222,11 @@ def main(argv: list[str] | None = None) -> int:
                       "mode": "real architectures, random weights, float16" if cuda else "tiny model, CPU (smoke test only)"}),
           flush=True)
     results = []
-    with tempfile.TemporaryDirectory(prefix="atelier-bench-") as tmp:
+    # Every torch call on one thread, the one the broker run's Worker generates on too: PyTorch
+    # gives each calling thread a CPU pool of its own, and two pools on the same cores slow
+    # both (on the 2-core machine the tiny model's call took 2x once a second thread had run it).
+    gpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate")
+    with gpu, tempfile.TemporaryDirectory(prefix="atelier-bench-") as tmp:
         workdir = Path(tmp)
         if cuda:
             targets = []
@@ -226,16 +236,17 @@ def main(argv: list[str] | None = None) -> int:
                 params = {"kind": "txt2img", "prompt": "a lighthouse on a cliff at dusk, oil painting",
                           "negative_prompt": "" if guidance == 0 else "blurry", "width": size, "height": size,
                           "steps": steps, "guidance": guidance, "seed": 1, "scheduler": scheduler, "n": 1, "model": "default"}
-                targets.append((arch, build_random(arch, workdir / "models", torch.float16), params))
+                model_dir = gpu.submit(build_random, arch, workdir / "models", torch.float16).result()
+                targets.append((arch, model_dir, params))
         else:
             tiny = workdir / "models" / "tiny-sd"
-            ensure_tiny(tiny)
+            gpu.submit(ensure_tiny, tiny).result()
             size = args.size or 128
             targets = [("tiny", tiny, {"kind": "txt2img", "prompt": "a lighthouse", "negative_prompt": "", "width": size,
                                        "height": size, "steps": 4, "guidance": 7.5, "seed": 1, "scheduler": "ddim",
                                        "n": 1, "model": "default"})]
         for name, model_dir, params in targets:
-            result = bench_arch(name, model_dir, device, params, args, workdir)
+            result = bench_arch(name, model_dir, device, params, args, workdir, gpu)
             print(json.dumps(result), flush=True)
             results.append(result)
     print("\narch        bare ms   worker ms  ratio   img/s b1/b4/b16        cold start s")

@@ -3,6 +3,8 @@
 One thread owns the connection (pika is not thread-safe); generation runs on a single
 GPU thread. While it runs, the connection thread keeps servicing heartbeats, receiving
 cancellations and publishing coalesced progress, so progress can never stall the GPU.
+The GPU thread wakes the connection thread the moment a batch ends (``Wakeup``), so a
+finished job is settled at once rather than at the next progress tick.
 
 Batching: prefetch is ATELIER_MAX_BATCH, so a backlog is visible; deliveries that arrive
 within ATELIER_BATCH_WINDOW_MS of the first are grouped by jobs.batch_key and each group
@@ -46,7 +48,9 @@ log = logging.getLogger("atelier.inference.worker")
 
 JOB_TYPE = "inference.job.requested"
 CANCELED_KEY = "pre_inference.job.canceled.v1"
-POLL_S = 0.2
+# How often progress is published while a batch runs (coalesced in between). Not a wait for
+# the batch's end: that wakes the connection thread at once (Wakeup).
+PROGRESS_EVERY_S = 0.2
 IDLE_WAKEUP_S = 1.0
 MAX_BACKOFF_S = 30.0
 CONFIRM_TRIES = 3
@@ -54,6 +58,27 @@ BROKER_ERRORS = (pika.exceptions.AMQPError, OSError)
 
 
 class BrokerUnavailable(Exception):
+    pass
+
+
+class Wakeup:
+    """Ends the connection thread's ``process_data_events`` wait from another thread.
+
+    pika's one thread-safe entry point, ``add_callback_threadsafe``, queues a callback and
+    wakes the connection's I/O loop; ``process_data_events`` returns as soon as it has run
+    one, so the connection thread sees a finished batch without polling for it."""
+
+    def __init__(self, connection: Any):
+        self._connection = connection
+
+    def __call__(self, *_ignored: Any) -> None:
+        try:
+            self._connection.add_callback_threadsafe(_nothing)
+        except Exception as exc:  # noqa: BLE001 - a closed connection: its thread is leaving anyway
+            log.debug("could not wake the connection thread: %r", exc)
+
+
+def _nothing() -> None:
     pass
 
 
@@ -99,7 +124,11 @@ def group_jobs(deliveries: list[Delivery], max_images: int) -> list[list[Deliver
 
 class Worker:
     def __init__(self, settings: Settings, model: LoadedPipeline | ModelHolder, storage: Storage, *,
-                 publisher: Publisher | None = None):
+                 publisher: Publisher | None = None, gpu_thread: ThreadPoolExecutor | None = None):
+        """``gpu_thread``: a single-thread executor to generate on, for a caller that runs the
+        model itself too (bench/gpu_pipeline.py). PyTorch's CPU kernels get a thread pool per
+        calling thread, and two such pools on the same cores halve the speed of both: every
+        generation in a process belongs on one thread. Left running when the worker stops."""
         self.settings = settings
         self.model = model if isinstance(model, ModelHolder) else holder_for(settings, model)
         self.storage = storage
@@ -110,7 +139,8 @@ class Worker:
         self._progress_lock = threading.Lock()
         self._progress: dict[str, tuple[Envelope, int, int]] = {}
         self._pending: list[Delivery] = []
-        self._gpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate")
+        self._gpu = gpu_thread or ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate")
+        self._owns_gpu_thread = gpu_thread is None
         self.heartbeat = Heartbeat(settings.heartbeat_file)
         self.jobs_done = 0
         metrics.model_loaded(self.model.is_loaded)
@@ -155,7 +185,8 @@ class Worker:
         finally:
             self.heartbeat.clear()
             self.publisher.close()
-            self._gpu.shutdown(wait=True)
+            if self._owns_gpu_thread:
+                self._gpu.shutdown(wait=True)
             log.info("worker stopped after %d job(s)", self.jobs_done)
 
     def _serve(self, connection: pika.BlockingConnection) -> None:
@@ -286,10 +317,11 @@ class Worker:
             return self._abort.is_set() or job_id in self.canceled
 
         future: Future = self._gpu.submit(self._work, [d.job.data for d in group], on_progress, is_canceled)
+        future.add_done_callback(Wakeup(connection))
         try:
             while not future.done():
                 self.heartbeat.beat()
-                connection.process_data_events(time_limit=POLL_S)
+                connection.process_data_events(time_limit=PROGRESS_EVERY_S)
                 self._flush_progress()
                 self.publisher.keepalive()
         finally:

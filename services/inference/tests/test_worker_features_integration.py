@@ -91,6 +91,21 @@ def test_a_compatible_backlog_runs_as_one_batch(broker, run_worker, amqp_url):
     assert channel.queue_declare(JOBS_QUEUE, passive=True).method.message_count == 0
 
 
+def test_a_finished_batch_is_settled_at_once_not_at_the_next_progress_tick(broker, run_worker, amqp_url, monkeypatch):
+    """The generation thread wakes the connection thread when a batch ends. With the progress
+    tick stretched to a minute, a job that used to wait for that tick still ends in seconds."""
+    import atelier_inference.worker as worker_module
+
+    monkeypatch.setattr(worker_module, "PROGRESS_EVERY_S", 60.0)
+    connection, channel, events = broker
+    run_worker()
+    for _ in range(2):  # two in a row: the loop goes back to waiting and is woken again
+        job = job_envelope(steps=2)
+        publish_job(amqp_url, job)
+        seen = collect(connection, channel, events, is_outcome, timeout=30)  # half the tick
+        assert seen[-1]["type"] == "inference.job.succeeded", seen[-1]
+
+
 def test_a_running_job_stops_at_its_next_step_when_canceled(broker, run_worker, amqp_url):
     connection, channel, events = broker
     _worker, storage = run_worker()
