@@ -38,6 +38,9 @@ POLL_INTERVAL_S = 2.0
 MAX_BACKOFF_S = 15.0
 RETENTION_DAYS = 7
 PRUNE_EVERY_S = 3600.0
+# The backlog gauges' query runs at most this often: under load the relay loops once per
+# commit, and a query per loop would double its statements.
+OBSERVE_EVERY_S = 1.0
 
 
 def _relay_span(routing_key: str, message_id: str, body: str):
@@ -102,6 +105,28 @@ def relay_batch(conn: psycopg.Connection, publisher: Publisher, batch_size: int 
     return len(published)
 
 
+# The schema of the very table the relay's statements name (the role's search path finds it).
+OUTBOX_SCHEMA_SQL = "SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = 'outbox'::regclass"
+
+
+def outbox_schema(conn: psycopg.Connection) -> str:
+    """The schema whose outbox this relay drains: its trigger's notices name it."""
+    return conn.execute(OUTBOX_SCHEMA_SQL).fetchone()[0]
+
+
+def wait_for_notice(listener: psycopg.Connection, schema: str, timeout_s: float) -> bool:
+    """Until a commit to this schema's outbox notifies (True) or ``timeout_s`` passes (False).
+
+    Every service's outbox trigger notifies the same channel, naming its schema; a relay
+    woken by the others' commits would query its own outbox for nothing on each of them."""
+    deadline = time.monotonic() + timeout_s
+    while (remaining := deadline - time.monotonic()) > 0:
+        for notice in listener.notifies(timeout=remaining, stop_after=1):
+            if notice.payload in (schema, ""):
+                return True
+    return False
+
+
 def prune(conn: psycopg.Connection, retention_days: int = RETENTION_DAYS) -> None:
     with conn.transaction():
         conn.execute("DELETE FROM outbox WHERE published_at < now() - make_interval(days => %s)", (retention_days,))
@@ -126,7 +151,9 @@ class Relay:
                 with psycopg.connect(self.database_url, autocommit=True, connect_timeout=5) as listener, \
                         psycopg.connect(self.database_url, autocommit=True, connect_timeout=5) as worker:
                     listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
-                    log.info("relay %s: listening", self.name)
+                    schema = outbox_schema(listener)
+                    log.info("relay %s: listening for %s's outbox", self.name, schema)
+                    last_observed = 0.0
                     while not self.stopping.is_set():
                         sent = relay_batch(worker, publisher, service=self.name)
                         backoff = 0.5
@@ -134,13 +161,14 @@ class Relay:
                             log.info("relay %s: published %d", self.name, sent)
                         if sent == BATCH_SIZE:
                             continue
-                        # Once per poll cycle, when the backlog is drained (or stuck).
-                        metrics.observe_outbox(self.name, worker)
+                        # When the backlog is drained (or stuck), at most once a second.
+                        if time.monotonic() - last_observed >= OBSERVE_EVERY_S:
+                            metrics.observe_outbox(self.name, worker)
+                            last_observed = time.monotonic()
                         if time.monotonic() - last_prune > PRUNE_EVERY_S:
                             prune(worker)
                             last_prune = time.monotonic()
-                        for _ in listener.notifies(timeout=self.poll_interval_s, stop_after=1):
-                            pass
+                        wait_for_notice(listener, schema, self.poll_interval_s)
                         publisher.keepalive()
             except (PublishError, psycopg.Error, OSError) as exc:
                 log.warning("relay %s: %s; retrying in %.1fs", self.name, exc, backoff)

@@ -138,3 +138,22 @@ def test_relay_reports_the_backlog_gauges(clean_db, channel, amqp_url, engine):
 
     asyncio.run(relaying(clean_db, amqp_url, lambda: time.sleep(1.0)))
     assert sample("atelier_outbox_backlog", service="test") == 0
+
+
+def test_a_relay_wakes_for_its_own_outbox_only(clean_db, amqp_url):
+    """As the blocking face: another service's notice (same channel, its schema) is ignored."""
+    from atelier_messaging.aio.relay import outbox_schema
+    from atelier_messaging.schema import NOTIFY_CHANNEL
+
+    relay = AioRelay(clean_db, amqp_url, "test", poll_interval_s=0.5)
+
+    async def woken_by(payload_of) -> bool:
+        async with await psycopg.AsyncConnection.connect(clean_db, autocommit=True) as listener, \
+                await psycopg.AsyncConnection.connect(clean_db, autocommit=True) as other:
+            await listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            schema = await outbox_schema(listener)
+            await other.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, payload_of(schema)))
+            return await relay._wait_for_notice(listener, schema)
+
+    assert asyncio.run(woken_by(lambda _own: "another_service")) is False
+    assert asyncio.run(woken_by(lambda own: own)) is True

@@ -110,3 +110,24 @@ def test_work_nobody_would_receive_is_refused_and_kept(clean_db, amqp_url):
     with pytest.raises(PublishError, match="no queue"):
         publisher.publish_raw(b"{}", exchange="atelier.jobs", routing_key="nobody.listens.v1", properties=pika.BasicProperties())
     publisher.close()
+
+
+def test_a_relay_wakes_for_its_own_outbox_only(clean_db):
+    """Every service's outbox trigger notifies the same channel, naming its schema: a commit
+    to another service's outbox must not wake this relay (it would query its own for nothing)."""
+    from atelier_messaging.relay import outbox_schema, wait_for_notice
+    from atelier_messaging.schema import NOTIFY_CHANNEL
+
+    with psycopg.connect(clean_db, autocommit=True) as listener, psycopg.connect(clean_db, autocommit=True) as other:
+        listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        schema = outbox_schema(listener)
+        other.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, "another_service"))
+        assert wait_for_notice(listener, schema, timeout_s=0.5) is False
+        other.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, schema))
+        assert wait_for_notice(listener, schema, timeout_s=10) is True
+        # And the trigger names the outbox's schema, which outbox_schema() found.
+        engine = create_engine(sa_url(clean_db))
+        with Session(engine) as session, session.begin():
+            add_to_outbox(session, registered(email="woken@example.com"))
+        engine.dispose()
+        assert wait_for_notice(listener, schema, timeout_s=10) is True

@@ -51,7 +51,12 @@ class Settings(AtelierSettings):
     pre_inference_sse_keepalive_s: float = Field(default=15.0, gt=0, le=300)
     # Event streams one user may hold open per API process (429 too_many_streams beyond).
     pre_inference_max_streams_per_user: int = Field(default=16, ge=1, le=1000)
-    pre_inference_db_pool_size: int = Field(default=10, ge=1, le=100)
+    # Connections kept open for requests. Size it for the requests one process has in flight:
+    # beyond it the pool opens overflow connections (up to half as many again) and closes each
+    # on return, so a steady load above the pool size paid a Postgres connection (a backend
+    # fork and its start-up) per request. At 10, 20 clients ran at ~100 accepted/s; at 20+,
+    # ~140 (bench/README.md).
+    pre_inference_db_pool_size: int = Field(default=24, ge=1, le=100)
 
     def production_problems(self) -> list[str | None]:
         return [

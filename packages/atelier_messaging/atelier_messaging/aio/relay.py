@@ -18,7 +18,7 @@ from atelier_kit.metrics import serve_metrics_from_env
 
 from .. import metrics
 from ..publisher import PublishError
-from ..relay import BATCH_SIZE, MAX_BACKOFF_S, POLL_INTERVAL_S, PRUNE_EVERY_S, RETENTION_DAYS, _relay_span
+from ..relay import BATCH_SIZE, MAX_BACKOFF_S, OBSERVE_EVERY_S, OUTBOX_SCHEMA_SQL, POLL_INTERVAL_S, PRUNE_EVERY_S, RETENTION_DAYS, _relay_span
 from ..schema import NOTIFY_CHANNEL
 from .publisher import AioPublisher
 
@@ -100,7 +100,9 @@ class AioRelay:
                     async with await psycopg.AsyncConnection.connect(self.database_url, autocommit=True, connect_timeout=5) as listener, \
                             await psycopg.AsyncConnection.connect(self.database_url, autocommit=True, connect_timeout=5) as worker:
                         await listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
-                        log.info("relay %s: listening", self.name)
+                        schema = await outbox_schema(listener)
+                        log.info("relay %s: listening for %s's outbox", self.name, schema)
+                        last_observed = 0.0
                         while not self.stopping.is_set():
                             sent = await relay_batch(worker, publisher, service=self.name)
                             backoff = 0.5
@@ -108,11 +110,14 @@ class AioRelay:
                                 log.info("relay %s: published %d", self.name, sent)
                             if sent == BATCH_SIZE:
                                 continue
-                            await observe_outbox(self.name, worker)
+                            # When the backlog is drained (or stuck), at most once a second.
+                            if time.monotonic() - last_observed >= OBSERVE_EVERY_S:
+                                await observe_outbox(self.name, worker)
+                                last_observed = time.monotonic()
                             if time.monotonic() - last_prune > PRUNE_EVERY_S:
                                 await prune(worker)
                                 last_prune = time.monotonic()
-                            await self._wait_for_notice(listener)
+                            await self._wait_for_notice(listener, schema)
                 except (PublishError, psycopg.Error, OSError) as exc:
                     log.warning("relay %s: %s; retrying in %.1fs", self.name, exc, backoff)
                     await publisher.close()
@@ -122,13 +127,16 @@ class AioRelay:
         finally:
             await publisher.close()
 
-    async def _wait_for_notice(self, listener: psycopg.AsyncConnection) -> None:
-        """Until a commit notifies or the poll interval ends, in slices of at most a second so
-        that stop() is seen promptly."""
+    async def _wait_for_notice(self, listener: psycopg.AsyncConnection, schema: str) -> bool:
+        """Until a commit to this schema's outbox notifies (True) or the poll interval ends
+        (False), in slices of at most a second so that stop() is seen promptly. Every
+        service's trigger notifies the same channel, naming its schema (see ..relay)."""
         deadline = time.monotonic() + self.poll_interval_s
         while not self.stopping.is_set() and (remaining := deadline - time.monotonic()) > 0:
-            async for _ in listener.notifies(timeout=min(remaining, 1.0), stop_after=1):
-                return
+            async for notice in listener.notifies(timeout=min(remaining, 1.0), stop_after=1):
+                if notice.payload in (schema, ""):
+                    return True
+        return False
 
     def _observe_outbox_quietly(self) -> None:
         try:
@@ -139,6 +147,10 @@ class AioRelay:
 
     def stop(self) -> None:
         self.stopping.set()
+
+
+async def outbox_schema(conn: psycopg.AsyncConnection) -> str:
+    return (await (await conn.execute(OUTBOX_SCHEMA_SQL)).fetchone())[0]
 
 
 async def _run_until_signalled(relay: AioRelay) -> None:

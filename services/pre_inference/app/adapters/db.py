@@ -24,7 +24,7 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         settings.database_url,
         pool_size=settings.pre_inference_db_pool_size,
-        max_overflow=settings.pre_inference_db_pool_size,
+        max_overflow=settings.pre_inference_db_pool_size // 2,
         connect_args=_connect_args(),
     )
 
