@@ -7,7 +7,8 @@ Nothing is checked in one transaction and acted on in another.
 The statements are plain SQL on one connection, a round trip each: lock the account
 (with the API key's row), count what is live, then one statement that writes the
 reservation, the job and its messages and returns the job's queue position. A submit is
-BEGIN, three statements and COMMIT; it used to be twenty round trips through the ORM.
+BEGIN, three statements and COMMIT; it used to be twenty round trips through the ORM. The
+three run on psycopg's own connection inside that transaction (app.adapters.driver_sql).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from atelier_messaging.schema import insert_outbox_rows_sql, outbox_row, outbox_
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from app.adapters.driver_sql import DriverStatement, fetch_one
 from app.adapters.jobs_repo import QUEUE_POSITION_SQL, JobView, NewJob
 from app.adapters.models import Account, ApiKey
 from app.domain.lifecycle import QUEUED, RUNNING
@@ -134,7 +136,7 @@ def split_charge(account: Account | AccountState, images: int, images_per_day: i
 
 # ON CONFLICT DO UPDATE (a no-op update) takes the row lock and returns the row whether it
 # was just made or already there; FOR UPDATE cannot lock a row the same statement inserts.
-_LOCK_ACCOUNT = text("""
+_LOCK_ACCOUNT = DriverStatement("""
     WITH account AS (
         INSERT INTO accounts (user_id) VALUES (:user_id)
         ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
@@ -145,7 +147,7 @@ _LOCK_ACCOUNT = text("""
 """)
 
 # Under the lock, so a concurrent submit of the same caller is counted once it committed.
-_LIVE = text(f"""
+_LIVE = DriverStatement(f"""
     SELECT
         active.user_active, active.key_active,
         (SELECT priority FROM jobs WHERE status = '{QUEUED}' AND priority < :priority AND created_at < :cutoff
@@ -187,9 +189,9 @@ class Admission:
     async def live(self, tier_priority: int, starving_cutoff: datetime) -> tuple[LiveJobs, int | None]:
         """(live jobs the caller's caps count, the highest lower priority that has waited
         since before the cutoff or None)."""
-        row = (await self.conn.execute(_LIVE, {
+        row = await fetch_one(self.conn, _LIVE, {
             "user_id": self.user_id, "key_id": self.api_key_id, "priority": tier_priority, "cutoff": starving_cutoff,
-        })).one()
+        })
         return LiveJobs(row.user_active, row.key_active), row.starving
 
     def reserve(self, images: int, limits: TierLimits, budgets: Sequence[Budget], live: LiveJobs, now: datetime) -> Reservation:
@@ -223,7 +225,7 @@ class Admission:
         }
         # A unique violation (the same Idempotency-Key) cannot happen under the lock; if it
         # did, the whole statement fails and nothing of it is written.
-        queue_position = (await self.conn.execute(_insert_statement(len(rows)), params)).scalar_one()
+        queue_position = (await fetch_one(self.conn, _insert_statement(len(rows)), params))[0]
         return JobView(
             id=new_job.id, status=QUEUED, step=None, total_steps=None, progress=0.0, error_code=None,
             error_message=None, params=new_job.params, created_at=new_job.created_at, started_at=None,
@@ -232,10 +234,10 @@ class Admission:
 
 
 @lru_cache(maxsize=8)
-def _insert_statement(messages: int) -> Any:
+def _insert_statement(messages: int) -> DriverStatement:
     job_values = ", ".join("CAST(:params AS jsonb)" if c == "params" else f":{c}" for c in _JOB_COLUMNS)
     position = QUEUE_POSITION_SQL.format(priority=":priority", created_at=":created_at")
-    return text(f"""
+    return DriverStatement(f"""
         WITH reservation AS (
             UPDATE accounts SET allowance_day = :reservation_day, allowance_used = :allowance_used,
                                 credits = credits - :reserved_credits, updated_at = now()
@@ -252,7 +254,7 @@ def _insert_statement(messages: int) -> Any:
 async def begin(conn: AsyncConnection, user_id: uuid.UUID, api_key_id: str | None) -> Admission:
     """Locks the caller's account (making its row if it is new) inside ``conn``'s
     transaction and reads what admission needs from it and from the API key's row."""
-    row = (await conn.execute(_LOCK_ACCOUNT, {"user_id": user_id, "key_id": _key_uuid(api_key_id)})).one()
+    row = await fetch_one(conn, _LOCK_ACCOUNT, {"user_id": user_id, "key_id": _key_uuid(api_key_id)})
     account = AccountState(
         user_id=row.user_id, tier=row.tier, verified=row.verified, credits=row.credits, deleted=row.deleted,
         allowance_day=row.allowance_day, allowance_used=row.allowance_used,
