@@ -16,6 +16,14 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/atelier"
+# ATELIER_MODEL=null: the null model (pipeline.NullPipeline). The worker runs every job through
+# its normal path but the pipeline call returns plain images at once, so a benchmark measures
+# the platform and not the model. Development and tests only: production refuses it.
+NULL_MODEL = "null"
+
+
+def is_null_model(model: str) -> bool:
+    return model.strip() == NULL_MODEL
 
 
 def repo_root() -> Path:
@@ -102,12 +110,15 @@ class Settings(BaseSettings):
 
     @property
     def model_location(self) -> str:
-        """A local path when one exists under that name (relative to the repository), else the value as given (a hub id)."""
+        """A local path when one exists under that name (relative to the repository), else the value as given
+        (a hub id, or the null model, which never names a folder)."""
+        if is_null_model(self.model):
+            return NULL_MODEL
         candidate = resolve_path(self.model)
         return str(candidate) if candidate.exists() else self.model
 
     def check_production(self) -> None:
-        """Refuse to start in production with development credentials or the noise model."""
+        """Refuse to start in production with development credentials, the noise model or the null model."""
         if self.env != "production":
             return
         problems = []
@@ -120,6 +131,8 @@ class Settings(BaseSettings):
             problems.append("ATELIER_S3_BUCKET and ATELIER_S3_SECRET_ACCESS_KEY must be set for the s3 backend")
         if "ATELIER_MODEL" not in os.environ:
             problems.append("ATELIER_MODEL must name a real model in production")
+        elif is_null_model(self.model):
+            problems.append("ATELIER_MODEL=null (the null model) is for development and benchmarks only")
         if problems:
             raise RuntimeError("refusing to start: " + "; ".join(problems))
 

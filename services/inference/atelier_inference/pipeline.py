@@ -4,17 +4,24 @@ ATELIER_MODEL may be a local diffusers folder, a single .safetensors/.ckpt check
 a hub id (only where the machine can reach the hub). CUDA runs in float16 with PyTorch's
 scaled-dot-product attention (diffusers' default processor on torch 2); the CPU runs
 float32, because float16 on CPU is slow and some kernels are missing.
+
+ATELIER_MODEL=null loads the null model instead (development and benchmarks only; production
+refuses it): no weights, no diffusers, and a call that returns plain images of the asked size at
+once, so everything around the model (consuming, events, PNG, storage) runs as with a real one.
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, Callable
 
+from .config import NULL_MODEL, is_null_model
 from .tiny_model import MARKER_FILE
 
 log = logging.getLogger("atelier.inference.pipeline")
@@ -169,6 +176,53 @@ class LoadedPipeline:
                 "tiny": self.tiny, "compiled": self.compiled, "load_ms": round(self.load_ms, 1)}
 
 
+class NullPipeline:
+    """Stands in for a diffusers pipeline under the null model. It still calls the step callback
+    once per step (progress, cancellation and the time limit behave as with a real model) and
+    returns one plain image per requested image, its colour drawn from that image's seed."""
+
+    def __init__(self) -> None:
+        self.scheduler = SimpleNamespace(config={})  # what LoadedPipeline keeps to restore the default
+        self.num_timesteps = 0
+
+    def __call__(self, *, num_inference_steps: int, generator: list[Any], width: int | None = None,
+                 height: int | None = None, image: Any = None, callback_on_step_end: Callable[..., Any] | None = None,
+                 **_unused: Any) -> SimpleNamespace:
+        from PIL import Image
+
+        # img2img passes no size: like diffusers, the picture takes the (resized) init image's.
+        size = (width, height) if width and height else image.size
+        self.num_timesteps = num_inference_steps
+        for step in range(num_inference_steps):
+            if callback_on_step_end is not None:
+                callback_on_step_end(self, step, step, {})
+        # generate_batch hands in one generator per requested image, seeded with that image's seed.
+        return SimpleNamespace(images=[Image.new("RGB", size, _colour(g.initial_seed())) for g in generator])
+
+
+def _colour(seed: int) -> tuple[int, int, int]:
+    rng = random.Random(seed)
+    return rng.randrange(256), rng.randrange(256), rng.randrange(256)
+
+
+class NullLoadedPipeline(LoadedPipeline):
+    """The null model: one NullPipeline serves every job kind and accepts every known scheduler
+    (an unknown one still fails the job with invalid_params, as on a real model)."""
+
+    def use_scheduler(self, name: str) -> None:
+        if name not in SCHEDULERS:
+            raise UnknownScheduler(f"unknown scheduler {name!r}; choose one of {', '.join(SCHEDULERS)}")
+
+    def variant(self, kind: str) -> Any:
+        return self.pipe
+
+
+def load_null_pipeline() -> LoadedPipeline:
+    loaded = NullLoadedPipeline(pipe=NullPipeline(), model=NULL_MODEL, device="cpu", dtype=None, tiny=False, load_ms=0.0)
+    log.warning("the null model is loaded: jobs return plain images, no model runs (ATELIER_MODEL=null)")
+    return loaded
+
+
 def _init_params(cls: Any) -> set[str]:
     import inspect
 
@@ -222,6 +276,8 @@ def load_pipeline(
     compile_unet: bool = False,
     compile_cache_dir: Path | None = None,
 ) -> LoadedPipeline:
+    if is_null_model(model):
+        return load_null_pipeline()
     started = time.perf_counter()
     _quiet_library_output()
     device, dtype = pick_device(device)
