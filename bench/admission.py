@@ -14,9 +14,11 @@ the end, also on errors, Ctrl-C and SIGTERM. For each client count (every client
 account of its own):
 
   admission   each client submits small jobs (64x64, 1 step) back to back for --seconds and
-              times POST /api/v1/jobs until its 202; it does not follow them (the null worker
-              drains them, during the phase and after it). CPU seconds of every platform
-              process, the servers and this client over the phase, per accepted job.
+              times POST /api/v1/jobs until its 202; it does not follow them. The worker is
+              paused (SIGSTOP) meanwhile, so the phase measures admission (the API, its
+              transaction, the relay's publish) and not job handling on the same cores; it
+              drains them after. CPU seconds of every platform process, the servers and this
+              client over the phase, per accepted job.
   round trip  each client submits a job, follows it on GET /api/v1/jobs/{id}/events until it
               ends, and submits the next: finished -> notified is the time the client read the
               terminal event minus the job's finished_at (both clocks are this machine's).
@@ -513,11 +515,32 @@ def cpu_ms_per_job(window: CpuWindow, jobs: int) -> dict[str, float]:
     return {role: round(seconds * 1000 / jobs, 3) for role, seconds in window.used_s.items()} if jobs else {}
 
 
+@contextmanager
+def worker_paused(platform: Platform) -> Iterator[None]:
+    """The inference worker stopped (SIGSTOP) for the block: the jobs admitted meanwhile wait in
+    the queue, so the admission phase measures admission (the API, its transaction, the relay's
+    publish) and not the worker and the consumer's handling of its events on the same cores.
+    Resumed however the block ends; drain() then lets it finish them."""
+    workers = [process for process in platform_processes(platform).get("inference worker", [])
+               if "respawn" not in " ".join(process.cmdline())]
+    for process in workers:
+        process.suspend()
+    try:
+        yield
+    finally:
+        for process in workers:
+            try:
+                process.resume()
+            except psutil.Error:
+                pass  # gone; respawn starts another
+
+
 async def admission_phase(session: aiohttp.ClientSession, platform: Platform, clients: list[dict[str, str]], seconds: float) -> dict:
     window = CpuWindow(lambda: with_bench_client({**platform_processes(platform), **server_processes()}))
-    window.start()
-    tally = await closed_loop(admission_client, clients, seconds, session, f"{platform.base_url}/api/v1/jobs")
-    window.stop()
+    with worker_paused(platform):
+        window.start()
+        tally = await closed_loop(admission_client, clients, seconds, session, f"{platform.base_url}/api/v1/jobs")
+        window.stop()
     return {"submit_ms": percentiles(tally.submit_ms), "accepted_per_s": round(len(tally.submit_ms) / tally.wall_s, 1),
             "refused": dict(tally.refused), "cpu_busy": round(window.busy, 3),
             "cpu_ms_per_job": cpu_ms_per_job(window, len(tally.submit_ms))}
