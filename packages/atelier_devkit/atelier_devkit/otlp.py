@@ -152,8 +152,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=4318)
     args = parser.parse_args()
 
+    printing = threading.Lock()  # one request thread per export: whole lines only
+
     def show(span: Span) -> None:
-        print(json.dumps(asdict(span)), flush=True)
+        line = json.dumps(asdict(span))
+        with printing:
+            print(line, flush=True)
 
     with SpanCollector(args.host, args.port, on_span=show) as collector:
         print(f"collecting spans at {collector.endpoint}/v1/traces", file=sys.stderr, flush=True)
