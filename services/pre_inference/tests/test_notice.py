@@ -1,20 +1,50 @@
-"""The body of a job change notice: "changed", or the traceparent of the change."""
+"""The body of a job change notice: "changed", or the traceparent of the change and the job as
+it ended."""
 import json
+import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from app.adapters.notify import PLAIN_NOTICE, notice, notice_traceparent
+from app.adapters.jobs_repo import ImageView, JobView
+from app.adapters.notify import PLAIN_NOTICE, notice, read_notice
 
 TRACEPARENT = "00-" + "12" * 16 + "-" + "34" * 8 + "-01"
+NOW = datetime(2026, 12, 2, 13, 0, tzinfo=timezone.utc)
+
+
+def ended(status: str = "succeeded", **changes) -> JobView:
+    values = dict(
+        id=uuid.uuid4(), status=status, step=4, total_steps=4, progress=1.0, error_code=None, error_message=None,
+        params={"prompt": "a lighthouse", "width": 64}, created_at=NOW - timedelta(seconds=3),
+        started_at=NOW - timedelta(seconds=1), finished_at=NOW, request_fingerprint=None, queue_position=None,
+        images=(ImageView(id=uuid.uuid4(), key="images/x/0.png", seed=7, width=64, height=64),),
+    )
+    return JobView(**{**values, **changes})
 
 
 def test_a_notice_is_plain_while_tracing_is_off_and_names_the_span_while_on():
     assert notice(None) == PLAIN_NOTICE
     assert json.loads(notice(TRACEPARENT)) == {"traceparent": TRACEPARENT}
-    assert notice_traceparent(notice(TRACEPARENT).encode()) == TRACEPARENT
-    assert notice_traceparent(PLAIN_NOTICE.encode()) is None
+    assert read_notice(notice(TRACEPARENT).encode()) == (TRACEPARENT, None)
+    assert read_notice(PLAIN_NOTICE.encode()) == (None, None)
 
 
-@pytest.mark.parametrize("body", [b"", b"garbage", b"[1]", b'{"traceparent": 5}', b"\xff\xfe", b'{"other": "x"}'])
-def test_an_unexpected_body_is_still_a_notice_without_a_trace(body):
-    assert notice_traceparent(body) is None
+@pytest.mark.parametrize("status", ["succeeded", "failed", "canceled"])
+def test_the_job_as_it_ended_comes_back_as_it_went(status):
+    job = ended(status)
+    assert read_notice(notice(None, job).encode()) == (None, job)
+    assert read_notice(notice(TRACEPARENT, job)) == (TRACEPARENT, job)
+
+
+def test_a_job_that_has_not_ended_is_never_taken_from_a_notice():
+    """Notices of one job can arrive out of order: only a terminal state is safe to send unread."""
+    body = json.loads(notice(None, ended()))
+    body["final"]["status"] = "running"
+    assert read_notice(json.dumps(body)) == (None, None)
+
+
+@pytest.mark.parametrize("body", [b"", b"garbage", b"[1]", b'{"traceparent": 5}', b"\xff\xfe", b'{"other": "x"}',
+                                  b'{"final": {"status": "succeeded"}}', b'{"final": {"status": "failed", "id": "nope"}}'])
+def test_an_unexpected_body_is_still_a_notice_that_carries_nothing(body):
+    assert read_notice(body) == (None, None)

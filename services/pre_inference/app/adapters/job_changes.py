@@ -17,7 +17,8 @@ import asyncio
 import logging
 import uuid
 
-from app.adapters.notify import channel_for, notice_traceparent
+from app.adapters.jobs_repo import JobView
+from app.adapters.notify import channel_for, read_notice
 from app.adapters.ratelimit import REDIS_TIMEOUT_S
 
 log = logging.getLogger("pre_inference.job_changes")
@@ -93,14 +94,14 @@ class JobChangeHub:
                     channel = channel.decode()
                 listeners = self._listeners.get(channel)
                 if listeners:
-                    traceparent = notice_traceparent(message.get("data") or b"")
+                    traceparent, final = read_notice(message.get("data") or b"")
                     for subscription in listeners:
-                        subscription.notify(traceparent)
+                        subscription.notify(traceparent, final)
 
     def _wake_all(self) -> None:
         for listeners in self._listeners.values():
             for subscription in listeners:
-                subscription.notify(None)
+                subscription.notify(None, None)
 
     @property
     def channels(self) -> int:
@@ -124,19 +125,23 @@ class JobChangeHub:
 
 
 class Subscription:
-    """One stream's interest in one job: ``changed`` is set on every notice for it, and
-    ``traceparent`` is the newest traced notice's span since the stream last took it."""
+    """One stream's interest in one job: ``changed`` is set on every notice for it;
+    ``traceparent`` is the newest traced notice's span since the stream last took it, and
+    ``final`` the job as it ended, once a notice has brought it (app.adapters.notify)."""
 
     def __init__(self, hub: JobChangeHub, channel: str):
         self._hub = hub
         self.channel = channel
         self.changed = asyncio.Event()
         self.traceparent: str | None = None
+        self.final: JobView | None = None
         self._closed = False
 
-    def notify(self, traceparent: str | None) -> None:
+    def notify(self, traceparent: str | None, final: JobView | None = None) -> None:
         if traceparent:
             self.traceparent = traceparent
+        if final is not None:
+            self.final = final
         self.changed.set()
 
     def take_traceparent(self) -> str | None:

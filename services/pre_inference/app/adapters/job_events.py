@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from atelier_kit import tracing
 from atelier_messaging.sqlalchemy import add_to_outbox
@@ -18,6 +18,7 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from app.adapters.jobs_repo import ImageView, JobView
 from app.adapters.models import Account, Image, Job
 from app.domain import events
 from app.domain.lifecycle import ALLOWED_FROM, CANCELED, FAILED, PROGRESS_WHILE, RUNNING, SUCCEEDED
@@ -33,11 +34,30 @@ JOBS = Job.__table__
 ACCOUNTS = Account.__table__
 
 
-def notify_after_commit(session: Session, job_id: uuid.UUID) -> None:
+class Change(NamedTuple):
+    """What a change notice carries besides the job id (app.adapters.notify)."""
+
+    traceparent: str | None  # the span that made the change, while tracing is on
+    final: JobView | None  # the job as it ended, when the change ended it
+
+
+def notify_after_commit(session: Session, job_id: uuid.UUID, final: JobView | None = None) -> None:
     """Queues a change notice; app.adapters.notify publishes it once the commit is done. The
     notice carries the span that made the change (the consumer's, per event: one transaction
-    may apply events of many traces), so the stream that sends it continues that trace."""
-    session.info.setdefault(NOTIFY_KEY, {})[job_id] = tracing.current_traceparent()
+    may apply events of many traces), so the stream that sends it continues that trace; and,
+    for the change that ended the job, the job itself, so its streams send the end without
+    reading it again (a terminal state never changes, so that copy cannot be stale)."""
+    session.info.setdefault(NOTIFY_KEY, {})[job_id] = Change(tracing.current_traceparent(), final)
+
+
+def _final_view(job: Any, images: tuple[ImageView, ...] = ()) -> JobView:
+    """The job as the API shows it, from the row the ending UPDATE returned."""
+    return JobView(
+        id=job.id, status=job.status, step=job.step, total_steps=job.total_steps, progress=job.progress,
+        error_code=job.error_code, error_message=job.error_message, params=job.params, created_at=job.created_at,
+        started_at=job.started_at, finished_at=job.finished_at, request_fingerprint=None, queue_position=None,
+        images=images,
+    )
 
 
 def mark_started(session: Session, job_id: uuid.UUID, started_at: datetime, time_limit_s: int) -> bool:
@@ -94,7 +114,7 @@ def _finish(
             charged_credits=job.reserved_credits if succeeded else 0, gpu_ms=round(gpu_ms, 3), finished_at=finished_at,
         ),
     )
-    notify_after_commit(session, job_id)
+    notify_after_commit(session, job_id, final=_final_view(job))
     session.info.setdefault(FINISHED_KEY, []).append((status, "" if succeeded else values.get("error_code") or ""))
     return job
 
@@ -120,13 +140,17 @@ def mark_succeeded(session: Session, job_id: uuid.UUID, images: list[dict[str, A
         return False
     rows = [
         {
-            "job_id": job_id, "position": position, "key": image["key"], "seed": image["seed"],
+            # Made here rather than by the database, so the notice below can name them.
+            "id": uuid.uuid4(), "job_id": job_id, "position": position, "key": image["key"], "seed": image["seed"],
             "width": image["width"], "height": image["height"], "content_type": image["content_type"],
         }
         for position, image in enumerate(images)
     ]
     if rows:
+        # New rows only: this transaction won the job's end, so no image of it exists yet.
         session.execute(insert(Image).values(rows).on_conflict_do_nothing(constraint="images_job_key"))
+    views = tuple(ImageView(id=r["id"], key=r["key"], seed=r["seed"], width=r["width"], height=r["height"]) for r in rows)
+    notify_after_commit(session, job_id, final=_final_view(job, views))
     return True
 
 

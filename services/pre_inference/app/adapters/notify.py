@@ -1,13 +1,19 @@
 """Job change notices over Redis pub/sub, one channel per job.
 
-Writers (the consumer, the sweeper, cancel) publish the job id after their transaction
-commits; every API process subscribed to that channel (app.adapters.job_changes) wakes
-its streams following the job, which re-read it and send a snapshot. A lost notice only
+Writers (the consumer, the sweeper, cancel) publish on the job's channel after their
+transaction commits; every API process subscribed to that channel (app.adapters.job_changes)
+wakes its streams following the job, which re-read it and send a snapshot. A lost notice only
 delays an update until the next one (or the keepalive re-read); it never shows a state
 that was not committed.
 
-The message is ``changed``, or, while tracing is on, ``{"traceparent": "00-..."}``: the span
-of the change, which the stream that sends it continues (``notice_traceparent``).
+The message is ``changed``, or a JSON object with either or both of:
+- ``traceparent``: while tracing is on, the span of the change, which the stream that sends it
+  continues;
+- ``final``: the job as it ended, from the transaction that ended it. A terminal state never
+  changes, so the streams send it as it is, without reading the job again (the last hop of
+  finished -> notified). Earlier states are always re-read: notices of one job can arrive out of
+  order, and a copy of a running job could be older than what a stream already sent.
+``read_notice`` takes either apart; anything it cannot read is a plain "re-read".
 """
 from __future__ import annotations
 
@@ -16,13 +22,17 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import redis
 from atelier_kit import tracing
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.adapters.job_events import NOTIFY_KEY
+from app.adapters.job_events import NOTIFY_KEY, Change
+from app.adapters.jobs_repo import ImageView, JobView
+from app.domain.lifecycle import TERMINAL
 from app.adapters.ratelimit import REDIS_TIMEOUT_S
 
 log = logging.getLogger("pre_inference.notify")
@@ -35,20 +45,69 @@ def channel_for(prefix: str, job_id: uuid.UUID | str) -> str:
     return f"{prefix}job:{job_id}"
 
 
-def notice(traceparent: str | None) -> str:
-    return json.dumps({"traceparent": traceparent}) if traceparent else PLAIN_NOTICE
+class Notice(NamedTuple):
+    traceparent: str | None
+    final: JobView | None
 
 
-def notice_traceparent(data: bytes | str) -> str | None:
-    """The traceparent a notice carries; None for a plain one (or anything unexpected: a
-    notice's only meaning is "re-read", whatever its body)."""
+def notice(traceparent: str | None, final: JobView | None = None) -> str:
+    if not traceparent and final is None:
+        return PLAIN_NOTICE
+    body: dict[str, Any] = {}
+    if traceparent:
+        body["traceparent"] = traceparent
+    if final is not None:
+        body["final"] = _encode_view(final)
+    return json.dumps(body, separators=(",", ":"))
+
+
+def read_notice(data: bytes | str) -> Notice:
+    """What a notice carries; nothing for a plain one, or for anything unexpected (a notice's
+    first meaning is "re-read", whatever its body)."""
     if data in (PLAIN_NOTICE, PLAIN_NOTICE.encode()) or not data:
+        return Notice(None, None)
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return Notice(None, None)
+    if not isinstance(body, dict):
+        return Notice(None, None)
+    traceparent = body.get("traceparent")
+    return Notice(traceparent if isinstance(traceparent, str) else None, _decode_view(body.get("final")))
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _encode_view(view: JobView) -> dict[str, Any]:
+    return {
+        "id": str(view.id), "status": view.status, "step": view.step, "total_steps": view.total_steps,
+        "progress": view.progress, "error_code": view.error_code, "error_message": view.error_message,
+        "params": view.params, "created_at": _time(view.created_at), "started_at": _time(view.started_at),
+        "finished_at": _time(view.finished_at),
+        "images": [[str(i.id), i.key, i.seed, i.width, i.height] for i in view.images],
+    }
+
+
+def _decode_view(raw: Any) -> JobView | None:
+    """A terminal job from a notice, or None (then the stream re-reads it)."""
+    if not isinstance(raw, dict) or raw.get("status") not in TERMINAL:
         return None
     try:
-        value = json.loads(data).get("traceparent")
-    except (ValueError, AttributeError):
+        def moment(key: str) -> datetime | None:
+            return datetime.fromisoformat(raw[key]) if raw[key] is not None else None
+
+        return JobView(
+            id=uuid.UUID(raw["id"]), status=raw["status"], step=raw["step"], total_steps=raw["total_steps"],
+            progress=float(raw["progress"]), error_code=raw["error_code"], error_message=raw["error_message"],
+            params=raw["params"], created_at=moment("created_at"), started_at=moment("started_at"),
+            finished_at=moment("finished_at"), request_fingerprint=None, queue_position=None,
+            images=tuple(ImageView(id=uuid.UUID(i[0]), key=i[1], seed=i[2], width=i[3], height=i[4]) for i in raw["images"]),
+        )
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        log.warning("ignoring an unreadable final job in a notice: %r", exc)
         return None
-    return value if isinstance(value, str) else None
 
 
 class SyncNotifier:
@@ -56,12 +115,12 @@ class SyncNotifier:
         self._client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._prefix = prefix
 
-    def publish(self, changes: Mapping[uuid.UUID, str | None]) -> None:
-        """``changes``: job id -> the traceparent of the change (None while tracing is off)."""
+    def publish(self, changes: Mapping[uuid.UUID, Change]) -> None:
+        """``changes``: job id -> what its notice carries (app.adapters.job_events.Change)."""
         # One round trip for all the jobs a transaction changed (the consumer commits runs of events).
         pipeline = self._client.pipeline(transaction=False)
-        for job_id, traceparent in changes.items():
-            pipeline.publish(channel_for(self._prefix, job_id), notice(traceparent))
+        for job_id, change in changes.items():
+            pipeline.publish(channel_for(self._prefix, job_id), notice(change.traceparent, change.final))
         try:
             pipeline.execute()
         except redis.RedisError as exc:

@@ -89,6 +89,50 @@ async def test_stream_follows_a_job_to_its_end(base_url, make_token, notifying_f
         last = events[-1][1]
         assert last["status"] == "succeeded" and last["images"][0]["seed"] == 7 and last["progress"] == 1.0
         assert [e[1]["status"] for e in events] == sorted([e[1]["status"] for e in events], key=["queued", "running", "succeeded"].index)
+        # The end came in the consumer's notice, not from a read: it is the job as a read shows it
+        # (the image links are signed when made, so only their expiry may differ).
+        read = (await client.get(f"/api/v1/jobs/{job['id']}", headers={"Authorization": f"Bearer {token}"})).json()
+        assert unsigned(last) == unsigned(read)
+
+
+def unsigned(job: dict) -> dict:
+    return {**job, "images": [{**image, "url": image["url"].split("?")[0]} for image in job["images"]]}
+
+
+async def test_a_job_end_carried_by_its_notice_is_sent_without_reading_the_job(base_url, make_token, settings):
+    """The notice of the transaction that ended a job carries the job: its streams send that.
+    Shown with a notice whose ending the database does not have (the job is still queued)."""
+    import uuid
+
+    import redis.asyncio as aioredis
+
+    from app.adapters.jobs_repo import JobView
+    from app.adapters.notify import channel_for, notice
+
+    token = make_token(tier="pro")
+    async with httpx.AsyncClient(base_url=base_url, timeout=20) as client:
+        job = (await client.post("/api/v1/jobs", json=JOB, headers={"Authorization": f"Bearer {token}"})).json()
+        ended = JobView(
+            id=uuid.UUID(job["id"]), status="failed", step=None, total_steps=None, progress=0.0,
+            error_code="worker_crashed", error_message="carried by the notice", params=job["params"],
+            created_at=datetime.fromisoformat(job["created_at"]), started_at=None,
+            finished_at=datetime.now(timezone.utc), request_fingerprint=None, queue_position=None,
+        )
+        publisher = aioredis.from_url(settings.atelier_redis_url)
+        events, comments = [], []
+        try:
+            async with client.stream("GET", f"/api/v1/jobs/{job['id']}/events", headers={"Authorization": f"Bearer {token}"}) as response:
+                reader = asyncio.create_task(read_events(response, events, comments))
+                await wait_for(lambda: len(events) == 1)
+                await publisher.publish(channel_for(settings.atelier_redis_prefix, job["id"]), notice(None, ended))
+                await asyncio.wait_for(reader, 10)
+        finally:
+            await publisher.aclose()
+        assert [e[1]["status"] for e in events] == ["queued", "failed"]
+        assert events[-1][1]["error"] == {"code": "worker_crashed", "message": "carried by the notice"}
+        # The database never had that ending; a read still shows the job queued.
+        read = await client.get(f"/api/v1/jobs/{job['id']}", headers={"Authorization": f"Bearer {token}"})
+        assert read.json()["status"] == "queued"
 
 
 async def test_stream_needs_a_token_and_my_own_job(base_url, make_token):

@@ -130,7 +130,9 @@ async def job_events_stream(request: Request, job_id: str, caller: Annotated[Cal
                 if traceparent is not None:
                     span = tracing.open_span("job stream update", kind="consumer", traceparent=traceparent,
                                              attributes={"atelier.job_id": str(parsed)})
-                current = await snapshot()
+                final = subscription.final
+                # The job's end, as the transaction that ended it wrote it: sent without a read.
+                current = job_out(final, state.signer) if final is not None and final.id == parsed else await snapshot()
         finally:
             tracing.end_span(span)
             await close()
