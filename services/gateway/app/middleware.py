@@ -40,7 +40,7 @@ class Metrics:
         )
         self.in_flight = Gauge(
             "gateway_requests_in_flight", "Requests being answered now (open streams included)",
-            registry=self.registry,
+            registry=self.registry, multiprocess_mode="livesum",  # several workers: their sum, live ones only
         )
 
     def observe_upstream(self, route: str, status: str, started: float) -> None:

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 
 import httpx
+from atelier_kit.metrics import exposition
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -72,4 +74,8 @@ async def metrics(request: Request) -> Response:
     # The gateway is public; scrapers sit on the private network, visitors do not need our figures.
     if not _is_internal(request.state.client_address):
         raise ApiError(404, "not_found", "no such page")
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Several worker processes (atelier_kit.asgi_workers): every worker's files, added up.
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
