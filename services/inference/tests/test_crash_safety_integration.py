@@ -46,7 +46,9 @@ def spawn(amqp_url, tiny_model_dir, tmp_path):
 def test_a_worker_killed_mid_job_hands_it_to_the_next_which_finishes_it_once(broker, spawn, amqp_url, tmp_path):
     connection, channel, events = broker
     first = spawn("worker-1")
-    job = job_envelope(steps=40)  # seconds on a busy CPU: the kill lands mid-job
+    # Long enough that the kill lands mid-job: the worker settles a job the moment it ends, so a
+    # job done between its first progress event and the kill would be worker-1's, not handed on.
+    job = job_envelope(width=128, height=128, steps=150)
     publish_job(amqp_url, job)
     seen = collect(connection, channel, events, lambda t: t == "inference.job.progress", timeout=120)
     first.send_signal(signal.SIGKILL)
