@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import email
 import json
 import os
 import secrets
@@ -56,6 +55,7 @@ import psycopg
 import redis
 
 from atelier_devkit.platform import platform_env, write_env_file
+from platform_overhead import finished_at, verification_token  # bench/, beside this script
 from atelier_devkit.testing import provision, teardown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -297,18 +297,6 @@ def with_bench_client(groups: dict[str, list[psutil.Process]]) -> dict[str, list
 
 # -- accounts --------------------------------------------------------------------------------
 
-def verification_token(mail_dir: Path, address: str, wait_s: float = 30) -> str:
-    """The token from the platform's mail folder (auth writes each message as a file)."""
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        for path in sorted(mail_dir.glob("*.eml"), reverse=True):
-            message = email.message_from_bytes(path.read_bytes())
-            if message.get("To") == address and message.get("X-Atelier-Verification-Token"):
-                return message["X-Atelier-Verification-Token"]
-        time.sleep(0.2)
-    raise SystemExit(f"no verification mail for {address} in {mail_dir}")
-
-
 async def post_json(session: aiohttp.ClientSession, url: str, body: dict) -> tuple[int, Any]:
     """POST, waiting out 429 (the gateway's per-address limit on auth routes) and 5xx while starting."""
     while True:
@@ -395,11 +383,6 @@ async def admission_client(session: aiohttp.ClientSession, url: str, headers: di
             tally.submit_ms.append(elapsed_ms)
         else:
             await note_refusal(tally, status, body)
-
-
-def finished_at(job: dict) -> float | None:
-    value = job.get("finished_at")
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() if value else None
 
 
 async def follow(session: aiohttp.ClientSession, base_url: str, job_id: str, headers: dict[str, str]) -> tuple[dict, float]:
