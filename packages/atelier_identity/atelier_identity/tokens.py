@@ -7,6 +7,12 @@ scheduled or not, is rate limited (``min_refresh_interval_s``), so forged ``kid`
 cannot make us hammer auth. A failed refresh keeps the last good set: auth being down for a
 moment must not take every token down with it. A key auth still publishes (the previous key,
 during the rotation grace period) is trusted; one it no longer publishes is dropped.
+
+A token that verified is remembered until it expires (``cache_size`` tokens, least recently
+used dropped first): a client sends the same access token with every request, and checking
+its RS256 signature again each time was a tenth of the gateway's CPU per proxied request. A
+remembered token is still refused once it has expired or once its key is no longer trusted;
+revocation is the callers' own check (a Redis lookup per request), so it is not cached here.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import logging
 import threading
 import time
 import urllib.request
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +32,7 @@ AUDIENCE = "atelier"
 ALGORITHM = "RS256"
 LEEWAY_S = 5
 MAX_JWKS_BYTES = 1024 * 1024
+CACHE_SIZE = 4096
 
 logger = logging.getLogger("atelier_identity")
 
@@ -55,7 +63,7 @@ class Identity:
 
 class TokenVerifier:
     def __init__(self, jwks_url: str, *, timeout_s: float = 3.0, min_refresh_interval_s: float = 10.0,
-                 refresh_interval_s: float = 300.0):
+                 refresh_interval_s: float = 300.0, cache_size: int = CACHE_SIZE):
         self._jwks_url = jwks_url
         self._timeout_s = timeout_s
         self._min_refresh_interval_s = min_refresh_interval_s
@@ -65,6 +73,11 @@ class TokenVerifier:
         self._attempted_at = float("-inf")  # last fetch, successful or not
         self._last_error: str | None = None  # why the last fetch failed; None after a success
         self._lock = threading.Lock()
+        # token -> (identity, kid, expires at in epoch seconds); reads and writes hold _cache_lock
+        # (the verifier is shared by the event loop and the threads that fetch keys).
+        self._verified: OrderedDict[str, tuple[Identity, str, float]] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
 
     def _fetch(self) -> None:
         """Replace the key set with auth's current one, or raise and keep the old one."""
@@ -104,6 +117,8 @@ class TokenVerifier:
         """True when ``verify`` will not fetch keys: the token's kid is loaded and no scheduled
         refresh is due, or the token is malformed and will be refused outright. Async callers
         use it to decide whether verification may run on the event loop."""
+        if self._remembered(token) is not None:
+            return True
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError:
@@ -141,7 +156,37 @@ class TokenVerifier:
             raise TokenError("token_invalid", "token signed by an unknown key")
         return key
 
+    def _remembered(self, token: str) -> Identity | None:
+        """The identity of a token that verified before, while it is still good: not expired,
+        its key still trusted, and no scheduled key refresh due (that must run first)."""
+        with self._cache_lock:
+            entry = self._verified.get(token)
+            if entry is None:
+                return None
+            identity, kid, expires_at = entry
+            if time.time() >= expires_at + LEEWAY_S or kid not in self._keys:
+                del self._verified[token]
+                return None
+            if self._refresh_due(time.monotonic()):
+                return None
+            self._verified.move_to_end(token)
+            return identity
+
+    def _remember(self, token: str, identity: Identity, kid: str) -> None:
+        with self._cache_lock:
+            self._verified[token] = (identity, kid, float(identity.claims["exp"]))
+            while len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+
     def verify(self, token: str) -> Identity:
+        remembered = self._remembered(token)
+        if remembered is not None:
+            return remembered
+        identity, kid = self._verify_signed(token)
+        self._remember(token, identity, kid)
+        return identity
+
+    def _verify_signed(self, token: str) -> tuple[Identity, str]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -161,7 +206,7 @@ class TokenVerifier:
             raise TokenError("token_invalid", f"token rejected: {exc}") from exc
         if claims.get("token_type", "access") != "access":
             raise TokenError("token_invalid", "not an access token")
-        return Identity(
+        identity = Identity(
             user_id=str(claims["sub"]),
             email=claims.get("email"),
             tier=str(claims.get("tier", "free")),
@@ -170,3 +215,4 @@ class TokenVerifier:
             scopes=tuple(claims.get("scopes", ())),
             claims=claims,
         )
+        return identity, kid

@@ -10,6 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from atelier_identity import AUDIENCE, ISSUER, TokenError, TokenVerifier
+from atelier_identity.tokens import LEEWAY_S
 
 
 def new_key():
@@ -197,3 +198,44 @@ def test_an_unknown_kid_while_auth_is_down_is_auth_unavailable_not_invalid(jwks_
         with pytest.raises(TokenError) as caught:
             verifier.verify(token(key=OTHER, kid="k2"))
         assert caught.value.code == "auth_unavailable"
+
+
+def test_a_token_that_verified_is_not_checked_again(verifier, monkeypatch):
+    good = token()
+    first = verifier.verify(good)
+    signature_checks = []
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: signature_checks.append(a) or pytest.fail("checked again"))
+    assert verifier.verify(good) is first
+    assert verifier.can_verify_offline(good)
+    assert signature_checks == []
+
+
+def test_a_remembered_token_is_refused_once_it_expires(verifier):
+    # Expired a moment ago but inside the leeway: accepted, and then remembered only until
+    # the leeway is over too.
+    soon = token(exp=int(time.time()) - LEEWAY_S + 1)
+    verifier.verify(soon)
+    time.sleep(1.1)
+    with pytest.raises(TokenError) as refused:
+        verifier.verify(soon)
+    assert refused.value.code == "token_expired"
+
+
+def test_a_remembered_token_is_refused_once_its_key_is_retired():
+    verifier = TokenVerifier("http://127.0.0.1:9/unused", min_refresh_interval_s=3600)
+    verifier.load_keys(jwks(("k1", KEY)))
+    signed_by_old = token()
+    verifier.verify(signed_by_old)
+    verifier.load_keys(jwks(("k2", OTHER)))
+    with pytest.raises(TokenError) as refused:
+        verifier.verify(signed_by_old)
+    assert refused.value.code == "token_invalid"
+
+
+def test_the_remembered_tokens_are_bounded():
+    small = TokenVerifier("http://127.0.0.1:9/unused", cache_size=2)
+    small.load_keys(jwks(("k1", KEY)))
+    tokens = [token() for _ in range(3)]
+    identities = [small.verify(t) for t in tokens]
+    assert len(small._verified) == 2 and tokens[0] not in small._verified
+    assert small.verify(tokens[0]) == identities[0]  # verified afresh, not lost

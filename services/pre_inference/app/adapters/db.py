@@ -11,6 +11,7 @@ from app.config import Settings
 # A request must not hang on a stuck database: fail fast and answer 503.
 CONNECT_TIMEOUT_S = 5
 STATEMENT_TIMEOUT_MS = 15_000
+POOL_WAIT_S = 10
 
 
 def _connect_args() -> dict:
@@ -24,7 +25,8 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         settings.database_url,
         pool_size=settings.pre_inference_db_pool_size,
-        max_overflow=settings.pre_inference_db_pool_size // 2,
+        max_overflow=0,
+        pool_timeout=POOL_WAIT_S,
         connect_args=_connect_args(),
     )
 
