@@ -157,3 +157,36 @@ def test_a_relay_wakes_for_its_own_outbox_only(clean_db, amqp_url):
 
     assert asyncio.run(woken_by(lambda _own: "another_service")) is False
     assert asyncio.run(woken_by(lambda own: own)) is True
+
+
+def test_a_batch_goes_out_in_order_and_stops_counting_at_its_first_failure(clean_db, channel, amqp_url, engine):
+    """The publishes of a batch overlap; the broker still gets them in the rows' order, and
+    a row that fails (work nobody would receive) keeps itself and every later row pending."""
+    before = [registered(email=f"before{i}@example.com") for i in range(12)]
+    after = [registered(email=f"after{i}@example.com") for i in range(5)]
+    with Session(engine) as session, session.begin():
+        for env in before:
+            add_to_outbox(session, env)
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        conn.execute("INSERT INTO outbox (message_id, exchange, routing_key, body) "
+                     "VALUES (gen_random_uuid(), 'atelier.jobs', 'nobody.listens', '{}')")
+    with Session(engine) as session, session.begin():
+        for env in after:
+            add_to_outbox(session, env)
+
+    async def go():
+        publisher = AioPublisher(amqp_url)
+        async with await psycopg.AsyncConnection.connect(clean_db, autocommit=True) as conn:
+            with pytest.raises(PublishError):
+                await relay_batch(conn, publisher)
+        await publisher.close()
+
+    asyncio.run(go())
+    got = get_all(channel, "payments.events", expect=len(before) + len(after), timeout_s=3)
+    ids = [props.message_id for props, _ in got]
+    assert ids[:len(before)] == [e.id for e in before]
+    with psycopg.connect(clean_db) as conn:
+        rows = conn.execute("SELECT routing_key, attempts, last_error FROM outbox WHERE published_at IS NULL ORDER BY id").fetchall()
+    assert len(rows) == 1 + len(after)
+    assert rows[0][0] == "nobody.listens" and rows[0][1] == 1 and "not routed" in rows[0][2]
+    assert all(attempts == 0 for _, attempts, _ in rows[1:])

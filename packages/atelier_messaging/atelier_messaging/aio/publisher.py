@@ -28,6 +28,14 @@ class AioPublisher:
             self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         return self._channel
 
+    async def open(self) -> None:
+        """Connects now if not connected; PublishError when the broker cannot be reached."""
+        try:
+            await self._ensure()
+        except CONNECTION_ERRORS as exc:
+            await self.close()
+            raise PublishError(f"broker unavailable: {exc!r}") from exc
+
     async def publish_raw(self, body: bytes, *, exchange: str, routing_key: str, message_id: str | None = None,
                           type: str | None = None, priority: int | None = None, correlation_id: str | None = None) -> None:
         message = aio_pika.Message(body, message_id=message_id, type=type or routing_key, priority=priority,

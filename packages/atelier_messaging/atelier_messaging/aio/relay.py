@@ -3,6 +3,13 @@ Same guarantees as ``atelier_messaging.relay``: committed rows only, in order, c
 ``FOR UPDATE SKIP LOCKED``, stop at the first failure (its row records the error), wake on
 NOTIFY with a polling fallback, and the same metrics and trace spans.
 
+A batch's messages are written to the channel one after another and their confirms awaited
+together: the broker sees them in the rows' order (aiormq writes each publish under the
+channel's lock, taken first come first served), and the batch costs one wait for confirms
+instead of one per message. The rows up to the first failure are marked published; a later row
+the broker confirmed anyway stays pending and is sent again (consumers drop a message id they
+have seen), so a failure never lets a later row overtake it for good.
+
     python -m atelier_messaging.aio.relay --database-url-env PRE_INFERENCE_DATABASE_URL --name pre_inference
 """
 from __future__ import annotations
@@ -37,14 +44,22 @@ async def relay_batch(conn: psycopg.AsyncConnection, publisher: AioPublisher, ba
     failure: tuple[int, str] | None = None
     async with conn.transaction():
         rows = await (await conn.execute(CLAIM_SQL, (batch_size,))).fetchall()
-        for row_id, message_id, exchange, routing_key, priority, body in rows:
+        outcomes: list[BaseException | None] = []
+        if rows:
             try:
-                with _relay_span(routing_key, message_id, body):
-                    await publisher.publish_raw(body.encode(), exchange=exchange, routing_key=routing_key,
-                                                message_id=message_id, priority=priority)
+                await publisher.open()  # once, before the publishes: they must not each connect
             except PublishError as exc:
-                failure = (row_id, str(exc))
+                outcomes = [exc]  # the first row records why
+            else:
+                # Tasks start in creation order, so the publishes reach the channel's lock in row order.
+                sends = [asyncio.ensure_future(_publish_row(publisher, *row[1:])) for row in rows]
+                outcomes = await asyncio.gather(*sends, return_exceptions=True)
+        for (row_id, _message_id, exchange, *_rest), outcome in zip(rows, outcomes):
+            if isinstance(outcome, PublishError):
+                failure = (row_id, str(outcome))
                 break
+            if isinstance(outcome, BaseException):
+                raise outcome  # not the broker's answer (cancelled, a bug): roll back, send again later
             published.append(row_id)
             published_to[exchange] = published_to.get(exchange, 0) + 1
         if service is not None and rows:
@@ -59,6 +74,13 @@ async def relay_batch(conn: psycopg.AsyncConnection, publisher: AioPublisher, ba
     if failure:
         raise PublishError(failure[1])
     return len(published)
+
+
+async def _publish_row(publisher: AioPublisher, message_id: str, exchange: str, routing_key: str,
+                       priority: int | None, body: str) -> None:
+    with _relay_span(routing_key, message_id, body):
+        await publisher.publish_raw(body.encode(), exchange=exchange, routing_key=routing_key,
+                                    message_id=message_id, priority=priority)
 
 
 async def prune(conn: psycopg.AsyncConnection, retention_days: int = RETENTION_DAYS) -> None:
