@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from atelier_kit.errors import invalid_fields_message
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -14,7 +15,8 @@ from .errors import error_body, flatten_fields
 
 class ApiError(exceptions.APIException):
     """A refusal with its own code. Subclass with ``default_code``/``status_code``, or raise
-    directly: ``ApiError("no account yet", code="customer_not_found", status_code=404)``."""
+    directly: ``ApiError("no account yet", code="customer_not_found", status_code=404)``.
+    Given ``fields`` and no message, the message names each field and what is wrong with it."""
 
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "bad_request"
@@ -22,6 +24,8 @@ class ApiError(exceptions.APIException):
 
     def __init__(self, detail: str | None = None, code: str | None = None, *, status_code: int | None = None,
                  fields: dict[str, list[str]] | None = None):
+        if detail is None and fields:
+            detail = invalid_fields_message(fields)
         super().__init__(detail=detail, code=code)
         if status_code is not None:
             self.status_code = status_code
@@ -74,14 +78,15 @@ AUTH_CODES = frozenset({"token_expired", "token_invalid", "invalid_credentials",
 
 def _message(exc: exceptions.APIException) -> str:
     if isinstance(exc.detail, (list, dict)):
-        return "the request is invalid"
+        return invalid_fields_message(flatten_fields(exc.detail))
     return str(exc.detail)
 
 
 def describe(exc: exceptions.APIException) -> tuple[str, str, dict[str, list[str]] | None]:
     """(code, message, fields) of a DRF exception."""
     if isinstance(exc, exceptions.ValidationError):
-        return "validation_error", "the request is invalid", flatten_fields(exc.detail)
+        fields = flatten_fields(exc.detail)
+        return "validation_error", invalid_fields_message(fields), fields
     if isinstance(exc, ApiError):
         code = getattr(exc.detail, "code", None) or exc.default_code
         return str(code), _message(exc), exc.fields

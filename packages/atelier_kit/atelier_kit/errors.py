@@ -15,6 +15,29 @@ def error_body(code: str, message: str, fields: dict[str, list[str]] | None = No
     return {"error": error}
 
 
+# Beyond these, the message counts the rest: the fields map lists every one.
+_FIELDS_NAMED = 3
+
+
+def _as_sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def invalid_fields_message(fields: dict[str, list[str]]) -> str:
+    """A validation refusal as sentences that say which field is wrong and how
+    (``password: This password is too short.``), for a person reading it, not only for code."""
+    named = [(name, problems) for name, problems in fields.items() if problems][:_FIELDS_NAMED]
+    if not named:
+        return "Some of what was sent is not valid."
+    parts = [_as_sentence(problems[0]) if name == "non_field_errors" else f"{name.replace('_', ' ')}: {_as_sentence(problems[0])}"
+             for name, problems in named]
+    more = len(fields) - len(named)
+    if more > 0:
+        parts.append(f"({more} more field{'s' if more > 1 else ''} to fix.)")
+    return " ".join(parts)
+
+
 INTERNAL_ERROR_MESSAGE = "something went wrong on our side"
 
 

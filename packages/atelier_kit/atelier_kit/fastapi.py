@@ -18,7 +18,7 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .errors import error_body, internal_error_body
+from .errors import error_body, internal_error_body, invalid_fields_message
 from .guard import refuse
 from .request_ids import REQUEST_ID_HEADER, current_request_id, safe_request_id
 from .strict_json import JsonLimits, JsonRejected, load_strict_json
@@ -111,8 +111,7 @@ async def on_validation_error(request: Request, exc: RequestValidationError) -> 
     if any(error.get("type") == "json_invalid" for error in errors):
         return error_response(400, "invalid_json", "the request body is not valid JSON")
     fields = validation_fields(errors)
-    return error_response(422, "validation_error", "some fields are invalid: " + ", ".join(sorted(fields)),
-                          fields=fields)
+    return error_response(422, "validation_error", invalid_fields_message(fields), fields=fields)
 
 
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,5 +1,5 @@
 """Unit: the one error body."""
-from atelier_kit.errors import error_body, flatten_fields, internal_error_body
+from atelier_kit.errors import error_body, flatten_fields, internal_error_body, invalid_fields_message
 
 
 def test_the_body_has_code_message_and_fields_only_when_there_are_some():
@@ -21,3 +21,12 @@ def test_a_500_names_the_request_id_and_nothing_else():
 def test_nested_errors_flatten_to_dotted_names():
     assert flatten_fields({"a": {"b": ["x"]}, "c": [{"d": ["y"]}]}) == {"a.b": ["x"], "c.0.d": ["y"]}
     assert flatten_fields(["top"]) == {"non_field_errors": ["top"]}
+
+
+def test_a_validation_message_names_each_field_and_what_is_wrong():
+    assert invalid_fields_message({"password": ["This password is too short."], "new_email": ["already in use"]}) == (
+        "password: This password is too short. new email: already in use.")
+    assert invalid_fields_message({"non_field_errors": ["Passwords differ"]}) == "Passwords differ."
+    many = invalid_fields_message({f"f{i}": ["unknown field"] for i in range(5)})
+    assert many.startswith("f0: unknown field. f1: unknown field. f2: unknown field.") and many.endswith("(2 more fields to fix.)")
+    assert invalid_fields_message({}) == "Some of what was sent is not valid."

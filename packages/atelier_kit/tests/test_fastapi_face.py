@@ -68,6 +68,8 @@ def test_validation_errors_are_422_with_fields(client):
     error = response.json()["error"]
     assert error["code"] == "validation_error"
     assert set(error["fields"]) == {"name", "count", "colour"} and error["fields"]["colour"] == ["unknown field"]
+    # The message a person reads names the fields and what is wrong with them.
+    assert "colour: unknown field." in error["message"] and "name: this field is required." in error["message"]
 
 
 def test_api_errors_and_http_exceptions_take_the_platform_shape(client):

@@ -29,7 +29,7 @@ class OneTimeTokenInvalid(ApiError):
 
 class AlreadyVerified(Conflict):
     default_code = "already_verified"
-    default_detail = "the e-mail address is already verified"
+    default_detail = "this e-mail address is already verified"
 
 
 def _consume(model, raw: str):
@@ -57,7 +57,15 @@ def _mark_verified(user: User, correlation_id: str | None) -> bool:
 
 def verify_email(raw: str, *, correlation_id: str | None = None) -> User:
     with transaction.atomic():
-        token = _consume(EmailVerificationToken, raw)
+        try:
+            token = _consume(EmailVerificationToken, raw)
+        except OneTimeTokenInvalid:
+            # A link opened again (a second click, another device) is spent or expired by now; its
+            # holder learns only what the link already proved, so say the address is verified.
+            if EmailVerificationToken.objects.filter(
+                    token_hash=hash_token(raw), user__email_verified=True, user__is_active=True).exists():
+                raise AlreadyVerified() from None
+            raise
         _mark_verified(token.user, correlation_id)
         return token.user
 

@@ -59,6 +59,14 @@ def needs_review(status: int, content_type: str, path: str) -> bool:
     return 400 <= status < 500 and path.startswith("/api/") and "json" not in content_type.lower()
 
 
+# What each service does, in the words of someone using Atelier (its name is for the logs).
+_PLAIN_NAMES = {"auth": "accounts", "payments": "billing", "pre_inference": "image generation"}
+
+
+def plain_service_name(service: str) -> str:
+    return f"Atelier's {_PLAIN_NAMES.get(service, service)} service"
+
+
 async def answer_upstream_failure(upstream: aiohttp.ClientResponse, service: str, request_id: str) -> Response:
     try:
         content_type = upstream.headers.get("content-type", "")
@@ -75,7 +83,7 @@ async def answer_upstream_failure(upstream: aiohttp.ClientResponse, service: str
     }))
     if status < 500:
         headers = {name: upstream.headers[name] for name in _PASSED_HEADERS if name in upstream.headers}
-        return error_response(status, _CODES_4XX.get(status, "bad_request"), f"the {service} service refused the request",
+        return error_response(status, _CODES_4XX.get(status, "bad_request"), f"{plain_service_name(service)} refused the request",
                               extra={"request_id": request_id}, headers=headers)
-    return error_response(status, "upstream_error", f"the {service} service failed; try again shortly",
+    return error_response(status, "upstream_error", f"{plain_service_name(service)} failed; try again shortly",
                           extra={"request_id": request_id})

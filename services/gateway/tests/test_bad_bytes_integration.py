@@ -104,7 +104,7 @@ async def test_an_upstream_debug_page_is_replaced_by_the_platform_error(flaky_ga
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("application/json")
     assert response.json()["error"] == {"code": "upstream_error", "request_id": "req-boom-1",
-                                        "message": "the pre_inference service failed; try again shortly"}
+                                        "message": "Atelier's image generation service failed; try again shortly"}
     assert "Traceback" not in response.text and response.headers["x-request-id"] == "req-boom-1"
     assert any("upstream_error_replaced" in r.getMessage() for r in caplog.records)
 

@@ -17,13 +17,13 @@ from .providers.base import ProviderError
 def start_checkout(*, user_id: str, plan_code: str | None = None, pack_code: str | None = None) -> CheckoutSession:
     customer = Customer.objects.filter(user_id=user_id, deleted_at__isnull=True).first()
     if customer is None:
-        raise ApiError(code="customer_not_found", detail="no payments account for this user yet; retry shortly",
+        raise ApiError(code="customer_not_found", detail="your billing account is still being set up; try again in a few seconds",
                        status_code=status.HTTP_404_NOT_FOUND)
     plan = pack = None
     if plan_code is not None:
         plan = purchasable_plan(plan_code)
         if plan is None:
-            raise ApiError(code="validation_error", detail="the request is invalid", fields={"plan": ["unknown or not purchasable plan"]})
+            raise ApiError(code="validation_error", fields={"plan": ["there is no plan by that name on sale"]})
         if Subscription.objects.filter(customer=customer, status__in=LIVE_STATUSES).exists():
             # A hint for the client; the partial unique index is what actually holds the line.
             raise ApiError(code="subscription_exists", detail="you already have a subscription; cancel it first",
@@ -31,7 +31,7 @@ def start_checkout(*, user_id: str, plan_code: str | None = None, pack_code: str
     else:
         pack = purchasable_pack(pack_code or "")
         if pack is None:
-            raise ApiError(code="validation_error", detail="the request is invalid", fields={"credit_pack": ["unknown credit pack"]})
+            raise ApiError(code="validation_error", fields={"credit_pack": ["there is no credit pack by that name on sale"]})
     item = plan or pack
     provider = get_provider()
     success = f"{settings.PUBLIC_URL}/billing?checkout=success"

@@ -36,8 +36,17 @@ def test_verify_marks_verified_once_and_publishes_once(api_client):
     assert user.email_verified
     [event] = outbox_events("auth.user.verified")
     assert event["data"]["user_id"] == str(user.pk)
-    assert error_code(post(api_client, "/api/auth/verify", {"token": raw}), 400) == "token_invalid"  # single use
+    again = post(api_client, "/api/auth/verify", {"token": raw})  # single use: the link opened a second time
+    assert error_code(again, 409) == "already_verified"
+    assert again.json()["error"]["message"] == "this e-mail address is already verified"
     assert len(outbox_events("auth.user.verified")) == 1
+
+
+def test_an_expired_link_of_a_verified_address_says_it_is_verified(api_client):
+    user = UserFactory(email_verified=True)
+    raw = create_verification_token(user)
+    EmailVerificationToken.objects.filter(user=user).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert error_code(post(api_client, "/api/auth/verify", {"token": raw}), 409) == "already_verified"
 
 
 def test_expired_and_unknown_verification_tokens(api_client):

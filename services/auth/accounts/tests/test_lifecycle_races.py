@@ -39,7 +39,8 @@ def race(action, n=4) -> list[str]:
 def test_one_verification_link_used_four_times_at_once_verifies_and_publishes_once():
     user = UserFactory()
     raw = create_verification_token(user)
-    assert race(lambda: lifecycle.verify_email(raw)) == ["ok", "token_invalid", "token_invalid", "token_invalid"]
+    # The losers wait for the winner's row lock, then find the address verified.
+    assert race(lambda: lifecycle.verify_email(raw)) == ["already_verified"] * 3 + ["ok"]
     try:
         assert len([e for e in outbox_events("auth.user.verified") if e["data"]["user_id"] == str(user.pk)]) == 1
     finally:  # committed rows outlive the test's flush: leave the outbox as other tests expect it

@@ -5,7 +5,7 @@ import pytest
 from atelier_django.strict_json import StrictJSONParser
 from rest_framework import exceptions, serializers
 
-from common.errors import PayloadTooLarge, exception_handler, flatten_fields
+from common.errors import ApiError, PayloadTooLarge, exception_handler, flatten_fields
 from common.serializers import StrictSerializer
 
 
@@ -39,8 +39,15 @@ def test_exceptions_map_to_codes(exc, status, code):
 def test_validation_errors_carry_fields():
     status, error = handle(exceptions.ValidationError({"email": ["bad"], "nested": {"a": ["worse"]}}))
     assert status == 400
-    assert error == {"code": "validation_error", "message": "the request is invalid",
+    assert error == {"code": "validation_error", "message": "email: bad. nested.a: worse.",
                      "fields": {"email": ["bad"], "nested.a": ["worse"]}}
+
+
+def test_a_refusal_with_fields_and_no_message_names_what_is_wrong():
+    status, error = handle(ApiError(code="validation_error", fields={"credit_pack": ["there is no pack by that name"]}))
+    assert status == 400
+    assert error == {"code": "validation_error", "message": "credit pack: there is no pack by that name.",
+                     "fields": {"credit_pack": ["there is no pack by that name"]}}
 
 
 def test_flatten_handles_lists_and_plain_strings():

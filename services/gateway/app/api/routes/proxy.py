@@ -23,7 +23,7 @@ from ...errors import ApiError
 from ...headers import filter_request_headers, filter_response_headers, rewrite_location
 from ...routing import Route, is_public_path
 from ...streams import StreamLease
-from ...upstream_errors import answer_upstream_failure, needs_review
+from ...upstream_errors import answer_upstream_failure, needs_review, plain_service_name
 from ...upstream import Limits, UpstreamTimeout, UpstreamUnavailable, response_headers, send
 from . import spa
 
@@ -144,11 +144,11 @@ async def _forward(request: Request, route: Route, credentials: deps.Credentials
     except UpstreamTimeout as exc:
         metrics.observe_upstream(route.name, "timeout", started)
         logger.warning("upstream %s timed out: %s", route.service, exc)
-        raise ApiError(504, "upstream_timeout", f"the {route.service} service did not answer in time") from exc
+        raise ApiError(504, "upstream_timeout", f"{plain_service_name(route.service)} did not answer in time; try again shortly") from exc
     except UpstreamUnavailable as exc:
         metrics.observe_upstream(route.name, "unavailable", started)
         logger.warning("upstream %s unavailable: %s", route.service, exc)
-        raise ApiError(502, "upstream_unavailable", f"the {route.service} service is unavailable") from exc
+        raise ApiError(502, "upstream_unavailable", f"{plain_service_name(route.service)} cannot be reached; try again shortly") from exc
     metrics.observe_upstream(route.name, str(upstream.status), started)
 
     if needs_review(upstream.status, upstream.headers.get("content-type", ""), request.url.path):
@@ -160,7 +160,7 @@ async def _forward(request: Request, route: Route, credentials: deps.Credentials
             content = await upstream.read()  # raw: the session never decompresses
         except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
             upstream.close()
-            raise ApiError(502, "upstream_unavailable", f"the {route.service} service is unavailable") from exc
+            raise ApiError(502, "upstream_unavailable", f"{plain_service_name(route.service)} cannot be reached; try again shortly") from exc
         upstream.release()
         response: Response = Response(content, status_code=upstream.status)
     else:
