@@ -2,6 +2,8 @@
 # Both install what is missing (Debian packages, the virtual environment, npm packages,
 # the SPA build, the tiny model) and reuse what is there.
 SHELL := /bin/bash
+# Node.js from PyPI when the system's is too old (infra/local/node.sh); absent otherwise.
+export PATH := $(CURDIR)/var/node/bin:$(PATH)
 .DEFAULT_GOAL := help
 VENV := .venv
 PY := $(VENV)/bin/python

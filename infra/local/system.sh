@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs (Debian packages) and starts whatever the platform needs and is missing:
-# PostgreSQL, RabbitMQ, Redis, Node.js, promtool and prometheus (the monitoring tests) and, for browser
-# tests, Chromium.
+# PostgreSQL, RabbitMQ, Redis, promtool and prometheus (the monitoring tests), Node.js (infra/local/node.sh:
+# the system's if recent enough, else PyPI's) and, for browser tests, Chromium.
 # Uses what is already installed and running; a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,7 +15,6 @@ need=()
 command -v psql >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 command -v rabbitmqctl >/dev/null || need+=(rabbitmq-server)
 command -v redis-server >/dev/null || need+=(redis-server)
-command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v curl >/dev/null || need+=(curl)
 if [ "${WITH_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then need+=(chromium); fi
@@ -42,11 +41,8 @@ if ! command -v promtool >/dev/null || [ ! -x /usr/local/bin/prometheus ]; then
   rm -rf "$tmp"
 fi
 
-# The web client's build tools (Vite 8) need Node.js 20.19 or newer.
-if command -v node >/dev/null; then
-  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)' || {
-    echo "Node.js $(node --version) is too old: the web client needs 20.19 or newer (Debian 13 ships it)." >&2; exit 1; }
-fi
+# The web client's build tools (Vite 8) need Node.js 20.19 or newer; apt's is older on Debian 12.
+infra/local/node.sh
 
 if ! port_open 5432; then
   step "starting PostgreSQL"
