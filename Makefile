@@ -11,14 +11,16 @@ ENV_FILE := var/dev.env
 MODEL_DIR := var/models/tiny-sd
 WEB_SOURCES := $(shell find web_client/src web_client/index.html web_client/vite.config.* web_client/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: help up down restart logs status system venv web model test test-unit test-integration test-e2e monitoring-check contracts-lock clean
+.PHONY: image-locks help up down restart logs status staff system venv web model test test-unit test-integration test-e2e monitoring-check contracts-lock clean
 
 help:
 	@echo "make up                run the whole platform at http://localhost:8000 (installs what is missing)"
 	@echo "make down              stop it"
 	@echo "make logs | status     follow its logs | is it running"
+	@echo "make staff EMAIL=...   a staff account for both admins at /admin/ (asks for its password)"
 	@echo "make test              every test tier: unit, integration, end-to-end"
 	@echo "make test-unit | test-integration | test-e2e"
+	@echo "make image-locks       rewrite infra/images/locks/ (each image's pinned dependencies) after a dependency change"
 	@echo "make monitoring-check  promtool checks and rule tests, dashboards against the metric catalogue"
 
 system:
@@ -69,6 +71,13 @@ status:
 logs:
 	@tail -n 100 -f var/platform.log
 
+# One identity for both admins: the account lives in auth; payments' admin asks auth (see
+# services/payments/common/staff_backend.py). ATELIER_STAFF_PASSWORD skips the prompt.
+staff: venv
+	@test -n "$(EMAIL)" || { echo "usage: make staff EMAIL=you@example.com" >&2; exit 2; }
+	@test -f "$(ENV_FILE)" || { echo "$(ENV_FILE) is missing: run 'make up' first" >&2; exit 1; }
+	@set -a; . "$(abspath $(ENV_FILE))"; set +a; cd services/auth && ../../$(PY) manage.py create_staff "$(EMAIL)"
+
 test:
 	@rm -rf var/test-totals
 	@$(MAKE) --no-print-directory test-unit test-integration test-e2e
@@ -94,3 +103,6 @@ contracts-lock: venv
 
 clean: down
 	rm -rf var/storage var/mail web_client/dist
+
+image-locks: venv
+	@$(PY) infra/images/deps.py --write

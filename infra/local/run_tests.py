@@ -31,6 +31,7 @@ PROJECTS = [
     "services/inference",
     "services/gateway",
     "infra/monitoring",
+    "infra/images",
 ]
 MARKERS = {"unit": "not integration", "integration": "integration"}
 COUNTS = re.compile(r"(\d+) (passed|failed|errors?|skipped)")
