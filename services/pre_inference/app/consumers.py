@@ -23,6 +23,7 @@ from atelier_messaging.consumer import Consumer, PermanentError
 from atelier_kit import tracing
 from atelier_kit.logs import configure_logging
 from atelier_messaging.sqlalchemy import SqlAlchemyUnitOfWork
+from atelier_storage import storage_from_env
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.adapters import accounts, job_events
@@ -174,7 +175,7 @@ def main(settings: Settings | None = None) -> None:
     publish_after_commit(factory, notifier)
     count_finished_after_commit(factory)
     consumer = build_aio_consumer(factory)
-    sweeper = Sweeper(factory, settings)
+    sweeper = Sweeper(factory, settings, storage_from_env(directory=settings.atelier_storage_dir))
     thread = threading.Thread(target=sweeper.run, name="sweeper", daemon=True)
     thread.start()
     try:

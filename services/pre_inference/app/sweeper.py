@@ -1,6 +1,7 @@
 """No job is left pending: fails queued jobs past their deadline (`deadline_exceeded`) and
 running jobs past their time limit (`timeout`), returning their reservations and
-publishing ``pre_inference.job.finished`` (app.adapters.job_events does both).
+publishing ``pre_inference.job.finished`` (app.adapters.job_events does both). Each pass
+also deletes the stored objects queued for deletion (app.adapters.storage_cleanup).
 
 Runs as a thread of the consumer process (app.consumers), or alone:
 
@@ -22,7 +23,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.adapters import job_events
+from app.adapters import job_events, storage_cleanup
 from app.adapters.models import Job
 from app.config import Settings, get_settings
 
@@ -61,8 +62,9 @@ def sweep_once(factory: sessionmaker[Session], now: datetime | None = None) -> d
 
 
 class Sweeper:
-    def __init__(self, factory: sessionmaker[Session], settings: Settings):
+    def __init__(self, factory: sessionmaker[Session], settings: Settings, storage):
         self.factory = factory
+        self.storage = storage
         self.interval_s = settings.pre_inference_sweep_interval_s
         self.stopping = threading.Event()
 
@@ -70,6 +72,7 @@ class Sweeper:
         while not self.stopping.is_set():
             try:
                 sweep_once(self.factory)
+                storage_cleanup.purge_once(self.factory, self.storage)
             except Exception:  # noqa: BLE001 - a failed pass (DB away) is retried next interval
                 log.exception("sweep failed; retrying in %.1fs", self.interval_s)
             self.stopping.wait(self.interval_s)
@@ -80,6 +83,7 @@ class Sweeper:
 
 def main(settings: Settings | None = None) -> None:
     from atelier_kit.logs import configure_logging
+    from atelier_storage import storage_from_env
 
     from app.adapters.db import make_sync_engine, make_sync_sessionmaker
     from app.adapters.notify import SyncNotifier, publish_after_commit
@@ -90,7 +94,7 @@ def main(settings: Settings | None = None) -> None:
     factory = make_sync_sessionmaker(engine)
     notifier = SyncNotifier(settings.atelier_redis_url, settings.atelier_redis_prefix)
     publish_after_commit(factory, notifier)
-    sweeper = Sweeper(factory, settings)
+    sweeper = Sweeper(factory, settings, storage_from_env(directory=settings.atelier_storage_dir))
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: sweeper.stop())
     try:

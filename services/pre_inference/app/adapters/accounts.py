@@ -16,6 +16,7 @@ from sqlalchemy import delete, false, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from app.adapters import storage_cleanup
 from app.adapters.models import Account, ApiKey, CreditEntry, Job
 
 
@@ -44,9 +45,11 @@ def set_verified(session: Session, user_id: uuid.UUID, verified: bool) -> None:
 
 
 def mark_deleted(session: Session, user_id: uuid.UUID) -> int:
-    """Forgets the user's jobs and image rows (images cascade). The stored image files are
-    left for the storage cleanup job; returns how many jobs were removed."""
+    """Forgets the user's jobs and image rows (images cascade), queueing every object they
+    held for deletion from the store (the sweeper removes them); returns how many jobs were
+    removed."""
     _ensure_account(session, user_id)
+    storage_cleanup.queue_user(session, user_id)
     session.execute(update(Account).where(Account.user_id == user_id).values(deleted=True, credits=0, updated_at=func.now()))
     session.execute(update(ApiKey).where(ApiKey.user_id == user_id).values(revoked=True, updated_at=func.now()))
     return session.execute(delete(Job).where(Job.user_id == user_id)).rowcount

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from app.adapters import storage_cleanup
 from app.adapters.models import Image, Job
 from app.domain.lifecycle import QUEUED
 
@@ -129,11 +130,15 @@ async def list_images_for_user(
 
 
 async def delete_image_for_user(session: AsyncSession, image_id: uuid.UUID, user_id: uuid.UUID) -> str | None:
-    """Deletes the row if it is the user's; returns its storage key (None: not found)."""
+    """Deletes the row if it is the user's and queues its object for deletion from the store
+    in the same transaction; returns its storage key (None: not found)."""
     async with session.begin():
         owned = select(Job.id).where(Job.user_id == user_id)
         statement = delete(Image).where(Image.id == image_id, Image.job_id.in_(owned)).returning(Image.key)
-        return (await session.execute(statement)).scalar_one_or_none()
+        key = (await session.execute(statement)).scalar_one_or_none()
+        if key is not None:
+            await storage_cleanup.queue_async(session, [key])
+        return key
 
 
 async def image_key_for_user(session: AsyncSession, image_id: uuid.UUID, user_id: uuid.UUID) -> str | None:

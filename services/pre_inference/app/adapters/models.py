@@ -75,6 +75,20 @@ class Image(Base):
     job: Mapped[Job] = relationship(back_populates="images", lazy="raise")
 
 
+class StorageDeletion(Base):
+    """A stored object whose row is gone and which must leave the store too (an image its owner
+    or staff deleted, every object of a deleted account). Queued in the transaction that
+    removes the row, so a crash or a store outage cannot forget it; the sweeper deletes the
+    object and then the entry (app.adapters.storage_cleanup)."""
+
+    __tablename__ = "storage_deletions"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
 class Account(Base):
     """What auth and payments told us about a user (a projection; see app.adapters.accounts)."""
 

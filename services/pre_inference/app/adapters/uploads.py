@@ -4,8 +4,10 @@ A client sends either a base64 data URL or the id of one of its own gallery imag
 Uploads are size-checked before decoding, opened with Pillow (PNG, JPEG or WebP only,
 dimensions checked from the header before any pixel is decoded, so a decompression bomb
 is refused cheaply), re-encoded as PNG (nothing the client sent is stored verbatim) and
-written to storage under ``uploads/<job_id>/``. Files of a submit that is then refused
-stay behind; the storage cleanup removes ``uploads/`` objects with no job.
+written to storage under ``uploads/<job_id>/``. A submit refused after its uploads deletes
+them (app.api.routes.jobs); a job's uploads leave the store with its owner's account
+(app.adapters.storage_cleanup). A process killed between the upload and the commit leaves
+them behind: nothing sweeps ``uploads/`` objects without a job yet.
 """
 from __future__ import annotations
 

@@ -42,6 +42,18 @@ def settings(tmp_path_factory) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3 API server (moto's) on loopback, for the tests that run on the S3 backend."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def sync_engine(settings: Settings) -> Iterator[Engine]:
     engine = create_engine(settings.database_url)
     yield engine

@@ -90,17 +90,6 @@ async def test_a_refused_submission_leaves_no_upload_behind(client, make_token, 
     assert after == [path for path in before if path.is_file()]
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 async def test_uploads_go_to_s3_when_the_backend_says_so(settings, verifier, make_token, monkeypatch, s3_endpoint):
     """ATELIER_STORAGE_BACKEND=s3 (moto's real server): the upload lands where the worker and
     the gateway read, not in a local folder."""

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from app.adapters import jobs_repo
+from app.adapters import jobs_repo, storage_cleanup
 from app.api.deps import Caller, SessionDep, SignerDep, require_scope
 from app.api.errors import ApiError
 from app.api.presenters import decode_cursor, encode_cursor, parse_id
@@ -47,10 +47,13 @@ async def delete_image(image_id: str, caller: DeleteCaller, session: SessionDep,
     key = await jobs_repo.delete_image_for_user(session, parse_id(image_id, "image"), caller.user_id)
     if key is None:
         raise ApiError(404, "not_found", "no such image")
+    # The row is gone (the image is no longer listed or signed) and its object queued for
+    # deletion in the same transaction. Deleted here at once where the store answers; else the
+    # sweeper does it (app.adapters.storage_cleanup), rather than failing the user's delete.
     try:
         await run_in_threadpool(request.app.state.storage.delete, key)
     except OSError as exc:
-        # The row is gone (the image is no longer listed or signed); the file is left
-        # for the storage cleanup rather than failing the delete.
-        log.warning("could not delete %s from storage: %r", key, exc)
+        log.warning("could not delete %s from storage yet; the sweeper will: %r", key, exc)
+    else:
+        await storage_cleanup.done_async(session, key)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
