@@ -18,12 +18,12 @@ SHOTS = ROOT / "test-results" / "e2e" / "web"
 UNSUPPORTED = 3
 
 
-@pytest.mark.parametrize("flow", ["account", "generate", "billing", "keys"])
+@pytest.mark.parametrize("flow", ["account", "generate", "billing", "keys", "finish", "jobs", "gallery"])
 def test_web_flow(platform, flow):
     SHOTS.mkdir(parents=True, exist_ok=True)
     env = platform["env"]
     # The browser uses the public address: the sandbox checkout returns there, and the session
-    # (sessionStorage) belongs to one origin.
+    # (localStorage) belongs to one origin.
     base_url = env.get("ATELIER_PUBLIC_URL") or platform["base_url"]
     result = subprocess.run(
         ["node", "e2e/flows.mjs", flow],

@@ -1,12 +1,15 @@
 // End-to-end flows through the SPA in headless Chromium, against a running platform.
 //
 //   BASE_URL=http://localhost:8000 ATELIER_MAIL_DIR=var/mail SCREENSHOT_DIR=test-results \
-//     node e2e/flows.mjs account|generate|billing|keys
+//     node e2e/flows.mjs account|generate|billing|keys|finish|jobs|gallery
 //
 // Exit 0: passed; 1: failed; 3: the platform lacks a route this flow needs (the pytest wrapper skips).
+import path from "node:path";
 import {
-  BASE_URL, JOB_TIMEOUT_MS, Unsupported, fillCredentials, loaded, mailedLink, newVerifiedUser, outcome, runFlow,
+  BASE_URL, JOB_TIMEOUT_MS, SCREENSHOT_DIR, Unsupported, fillCredentials, loaded, mailedLink, newVerifiedUser, outcome, runFlow,
 } from "./lib.mjs";
+import { gallery } from "./galleryFlow.mjs";
+import { jobs } from "./jobsFlow.mjs";
 
 async function login(page, user) {
   await page.goto(`${BASE_URL}/login`);
@@ -278,7 +281,98 @@ async function keys({ page, step, shot }) {
   await shot("usage");
 }
 
-const FLOWS = { account, generate, billing, keys };
+/** Fails when the page is wider than a 390 px phone (a header that overflows, say). */
+async function assertFitsPhone(page) {
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await page.setViewportSize(size);
+  if (overflow > 0) throw new Error(`${page.url()} is ${overflow}px wider than a phone`);
+}
+
+/** Fit and finish: compressed and cached assets, the login form without the sign-up rule, the
+ * 404 page, a verification link opened twice, an offline reload, and the phone header's menu
+ * with Log out. */
+async function finish({ page, step, shot }) {
+  step("loading the app: the script goes out compressed and cached for a year, the page never cached");
+  const script = page.waitForResponse((r) => /\/assets\/[^/]+\.js$/.test(new URL(r.url()).pathname));
+  const landing = await page.goto(`${BASE_URL}/login`);
+  const scriptHeaders = await (await script).allHeaders();
+  const pageHeaders = await landing.allHeaders();
+  // Chromium asks for Brotli over https only; over plain http it gets the gzip copy.
+  const expected = { "cache-control": "public, max-age=31536000, immutable", vary: "Accept-Encoding" };
+  for (const [name, value] of Object.entries(expected)) {
+    if (scriptHeaders[name] !== value) throw new Error(`script ${name} is ${scriptHeaders[name]}, not ${value}`);
+  }
+  if (!["br", "gzip"].includes(scriptHeaders["content-encoding"])) {
+    throw new Error(`the script went out uncompressed (content-encoding: ${scriptHeaders["content-encoding"]})`);
+  }
+  step(`the script came ${scriptHeaders["content-encoding"]}-encoded, ${scriptHeaders["content-length"]} bytes`);
+  if (pageHeaders["cache-control"] !== "no-cache") throw new Error(`the page is cached: ${pageHeaders["cache-control"]}`);
+
+  step("the login form does not show the sign-up password rule; the sign-up form does");
+  await page.getByTestId("password-input").waitFor();
+  if (await page.getByText("At least 8 characters.").count()) throw new Error("the login form shows the sign-up rule");
+  await shot("login");
+  await assertFitsPhone(page);
+  await page.goto(`${BASE_URL}/signup`);
+  await page.getByText("At least 8 characters.").waitFor();
+
+  step("an unknown address shows the 404 page");
+  await page.goto(`${BASE_URL}/no/such/page`);
+  await page.getByTestId("not-found").waitFor();
+  await page.getByRole("heading", { level: 1, name: "Page not found" }).waitFor();
+  await shot("not-found");
+
+  const user = await newVerifiedUser(page, step);
+  step("opening the verification link a second time");
+  await page.goto(await mailedLink(user.email, "/verify"));
+  await outcome(page, "verify-already", ["verify-error"]);
+  await shot("verify-again");
+
+  step("the service worker has taken over and keeps the app shell");
+  await page.goto(`${BASE_URL}/gallery`);
+  await page.getByTestId("user-chip").waitFor();
+  const shellCached = await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    // A worker that has just installed takes over the open page with clients.claim().
+    for (let i = 0; i < 50 && !navigator.serviceWorker.controller; i += 1) await new Promise((r) => setTimeout(r, 100));
+    const shell = await (await caches.open("atelier-shell-v1")).match("/");
+    const assets = await caches.open("atelier-assets-v1");
+    const script = document.querySelector('script[src^="/assets/"]')?.getAttribute("src");
+    return Boolean(navigator.serviceWorker.controller) && Boolean(shell) && Boolean(script && (await assets.match(script)));
+  });
+  if (!shellCached) throw new Error("the service worker did not take over or did not keep the shell and its script");
+
+  step("the header fits a phone: a member's links fold behind Menu, which has Log out");
+  await page.waitForLoadState("networkidle", { timeout: 5_000 }).catch(() => undefined);
+  await shot("header");
+  await assertFitsPhone(page);
+  await page.setViewportSize({ width: 390, height: 844 });
+  if (await page.getByTestId("nav-logout").isVisible()) throw new Error("the phone header shows every link at once");
+  await page.getByTestId("menu-button").click();
+  await page.getByTestId("nav-logout").waitFor();
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, "finish-menu-390.png"), fullPage: true });
+  await page.getByTestId("nav-logout").click();
+  await page.waitForURL(/\/login$/);
+  await page.getByText("You have logged out.").waitFor();
+  await page.goto(`${BASE_URL}/gallery`);
+  await page.waitForURL(/\/login\?next=%2Fgallery/); // the session is really gone
+
+  // As a visitor: a reload holds no session, so nothing here can race a token renewal.
+  step("reloading the pricing page offline shows the app with its offline notice");
+  await page.goto(`${BASE_URL}/pricing`);
+  await page.getByRole("heading", { level: 1 }).first().waitFor();
+  await page.context().setOffline(true);
+  await page.reload();
+  await page.getByTestId("offline-banner").waitFor();
+  await page.getByRole("heading", { level: 1 }).first().waitFor();
+  await shot("offline");
+  await page.context().setOffline(false);
+  await page.getByTestId("offline-banner").waitFor({ state: "detached" });
+}
+
+const FLOWS = { account, generate, billing, keys, finish, jobs, gallery };
 const name = process.argv[2];
 if (!FLOWS[name]) {
   console.error(`usage: node e2e/flows.mjs ${Object.keys(FLOWS).join("|")}`);

@@ -68,7 +68,7 @@ describe("App", () => {
       { access: "a", refresh: "r" });
     render(<App api={api} />);
     expect((await screen.findByTestId("profile-email")).textContent).toBe("ada@example.com");
-    await userEvent.click(screen.getByRole("button", { name: "Log out" }));
+    await userEvent.click(screen.getByTestId("logout-button")); // the header has a Log out too
     await waitFor(() => expect(window.location.pathname).toBe("/login"));
     expect(store.value).toBeNull();
     const logout = calls.find((c) => c.url === "/api/auth/logout")!;

@@ -1,13 +1,15 @@
 import { useEffect, type ReactNode } from "react";
 import type { ApiClient } from "./api";
 import { ErrorBoundary } from "./components/ErrorBoundary";
-import { PageTitle } from "./components/PageTitle";
+import { OfflineBanner } from "./components/OfflineBanner";
+import { SiteHeader } from "./components/SiteHeader";
 import { AccountPage } from "./pages/AccountPage";
 import { LoginPage, ResetPasswordPage, VerifyPage } from "./pages/AuthPages";
 import { BillingPage, PricingPage } from "./pages/BillingPages";
 import { GalleryPage } from "./pages/GalleryPage";
 import { GeneratePage } from "./pages/GeneratePage";
 import { KeysPage } from "./pages/KeysPage";
+import { NotFoundPage } from "./pages/NotFoundPage";
 import { UsagePage } from "./pages/UsagePage";
 import { Link, Router, useRouter } from "./router";
 import { SessionProvider, useSession } from "./session";
@@ -40,42 +42,12 @@ function Redirect({ to }: { to: string }) {
   return null;
 }
 
-function NotFound() {
-  return (
-    <>
-      <PageTitle>Page not found</PageTitle>
-      <p className="card" data-testid="not-found">There is nothing at this address. <Link to="/generate">Go to Generate</Link></p>
-    </>
-  );
-}
-
-function Nav() {
-  const { loggedIn, user } = useSession();
-  const links: [string, string][] = loggedIn
-    ? [["/generate", "Generate"], ["/gallery", "Gallery"], ["/usage", "Usage"], ["/keys", "API keys"], ["/pricing", "Pricing"], ["/billing", "Billing"], ["/account", "Account"]]
-    : [["/login", "Log in"], ["/signup", "Sign up"], ["/pricing", "Pricing"]];
-  return (
-    <header className="masthead">
-      <a className="skip-link" href="#main">Skip to content</a>
-      <div className="brand">
-        <Link to="/">Atelier</Link>
-        {user && <span className="hint user-chip" data-testid="user-chip">{user.email} · {user.tier}</span>}
-      </div>
-      <nav aria-label="Main">
-        <ul>
-          {links.map(([to, label]) => <li key={to}><Link to={to}>{label}</Link></li>)}
-        </ul>
-      </nav>
-    </header>
-  );
-}
-
 function Pages() {
   const { path } = useRouter();
   const { loggedIn, user } = useSession();
   if (path === "/") return <Redirect to={loggedIn ? "/generate" : "/login"} />;
   const route = ROUTES[path];
-  if (!route) return <NotFound />;
+  if (!route) return <NotFoundPage />;
   if (route.private && !loggedIn) return <Redirect to={`/login?next=${encodeURIComponent(path + window.location.search)}`} />;
   if (route.guestOnly && loggedIn) return <Redirect to="/generate" />;
   return (
@@ -94,8 +66,9 @@ function Shell() {
   const { path } = useRouter();
   return (
     <div className="page">
-      <Nav />
+      <SiteHeader />
       <main id="main">
+        <OfflineBanner />
         <ErrorBoundary resetKey={path}>
           <Pages />
         </ErrorBoundary>

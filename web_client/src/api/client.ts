@@ -29,30 +29,16 @@ export class ApiError extends Error {
 export const isUnavailable = (error: unknown): error is ApiError => error instanceof ApiError && error.unavailable;
 
 export interface TokenStore {
+  /** The session's tokens; `access` is empty when only the refresh token survived (a reload, a
+   * new tab): the client renews before its next call. */
   get(): Tokens | null;
   set(tokens: Tokens | null): void;
+  /** Runs a renewal alone among every holder of this store (tabs share one refresh token). */
+  exclusive?<T>(task: () => Promise<T>): Promise<T>;
 }
 
-const STORAGE_KEY = "atelier.tokens";
-
-/** Tokens live for the browser tab only: closing it logs out, and no other tab can read them. */
-export function sessionTokenStore(storage: Storage = window.sessionStorage): TokenStore {
-  return {
-    get() {
-      try {
-        const raw = storage.getItem(STORAGE_KEY);
-        const parsed = raw ? (JSON.parse(raw) as Partial<Tokens>) : null;
-        return parsed?.access && parsed.refresh ? { access: parsed.access, refresh: parsed.refresh } : null;
-      } catch {
-        return null;
-      }
-    },
-    set(tokens) {
-      if (tokens) storage.setItem(STORAGE_KEY, JSON.stringify(tokens));
-      else storage.removeItem(STORAGE_KEY);
-    },
-  };
-}
+/** What a renewal came to: new tokens, auth refusing the refresh token, or no answer. */
+type Renewal = "renewed" | "refused" | "unreachable";
 
 function isErrorBody(value: unknown): value is ErrorBody {
   const error = (value as ErrorBody | null)?.error;
@@ -122,7 +108,7 @@ export class ApiClient {
   private readonly fetchImpl: typeof fetch;
   private readonly onSessionEnded?: () => void;
   private readonly eventSource: ((url: string) => EventSource) | null;
-  private refreshing: Promise<boolean> | null = null;
+  private refreshing: Promise<Renewal> | null = null;
   private typedClient: ReturnType<typeof createTypedClient> | null = null;
   private publicClient: ReturnType<typeof createTypedClient> | null = null;
 
@@ -138,9 +124,9 @@ export class ApiClient {
     return this.store.get() !== null;
   }
 
-  /** The current access token, for EventSource (which cannot send headers). */
+  /** The current access token, for EventSource (which cannot send headers); null until renewed. */
   accessToken(): string | null {
-    return this.store.get()?.access ?? null;
+    return this.store.get()?.access || null;
   }
 
   // --- auth ---------------------------------------------------------------------------------
@@ -268,8 +254,9 @@ export class ApiClient {
     return unwrap(this.authed.GET("/api/v1/jobs", { params: { query } }));
   }
 
-  listImages(cursor?: string | null, limit = 12): Promise<ImagePage> {
-    const query = cursor ? { limit, cursor } : { limit };
+  /** My images, newest first; `search` keeps those whose prompt holds every word. */
+  listImages(cursor?: string | null, limit = 12, search?: string): Promise<ImagePage> {
+    const query = { limit, ...(cursor ? { cursor } : {}), ...(search ? { q: search } : {}) };
     return unwrap(this.authed.GET("/api/v1/images", { params: { query } }));
   }
 
@@ -294,8 +281,8 @@ export class ApiClient {
   }
 
   /** Renews the access token (e.g. before reopening an event stream); false when the session ended. */
-  renew(): Promise<boolean> {
-    return this.refreshOnce();
+  async renew(): Promise<boolean> {
+    return (await this.refreshOnce()) === "renewed";
   }
 
   private raw(path: string, { method = "GET", body, rawBody, auth = false }: RequestOptions): Promise<Response> {
@@ -310,49 +297,74 @@ export class ApiClient {
     });
   }
 
-  /** Sends with the session's token, renewing it once on `token_expired`; non-2xx answers are returned. */
+  /** Sends with the session's token, renewing it when this tab has none yet or once on
+   * `token_expired`; non-2xx answers are returned. */
   async send(path: string, options: RequestOptions): Promise<Response> {
-    let response: Response;
-    try {
-      response = await this.raw(path, options);
-    } catch {
-      throw new ApiError(0, "network_error", "Cannot reach the server. Check your connection and try again.");
-    }
+    if (options.auth && this.store.get()?.access === "") await this.renewOrEnd();
+    let response = await this.rawOrOffline(path, options);
     if (response.status === 401 && options.auth) {
       const error = await toApiError(response);
-      if (error.code !== "token_expired" || !(await this.refreshOnce())) {
+      if (error.code !== "token_expired") {
         this.endSession();
-        throw error.code === "token_expired"
-          ? new ApiError(401, "session_expired", "Your session has ended. Please log in again.")
-          : error;
+        throw error;
       }
-      response = await this.raw(path, options);
+      await this.renewOrEnd();
+      response = await this.rawOrOffline(path, options);
     }
     return response;
   }
 
+  private async rawOrOffline(path: string, options: RequestOptions): Promise<Response> {
+    try {
+      return await this.raw(path, options);
+    } catch {
+      throw new ApiError(0, "network_error", "Cannot reach the server. Check your connection and try again.");
+    }
+  }
+
+  /** Renews the access token; a refused refresh token ends the session, an unreachable auth
+   * keeps it (a network blip must not log every tab out). */
+  private async renewOrEnd(): Promise<void> {
+    const outcome = await this.refreshOnce();
+    if (outcome === "unreachable") {
+      throw new ApiError(0, "network_error", "Cannot reach the server. Check your connection and try again.");
+    }
+    if (outcome === "refused") {
+      this.endSession();
+      throw new ApiError(401, "session_expired", "Your session has ended. Please log in again.");
+    }
+  }
+
   /** One refresh at a time: concurrent 401s share it instead of racing the rotation. */
-  private refreshOnce(): Promise<boolean> {
+  private refreshOnce(): Promise<Renewal> {
     if (!this.refreshing) {
-      this.refreshing = this.refresh().finally(() => {
+      const exclusive = this.store.exclusive?.bind(this.store) ?? ((task: () => Promise<Renewal>) => task());
+      this.refreshing = exclusive(() => this.refresh()).finally(() => {
         this.refreshing = null;
       });
     }
     return this.refreshing;
   }
 
-  private async refresh(): Promise<boolean> {
+  /** Reads the refresh token only now: under the store's lock, another tab may just have rotated it. */
+  private async refresh(): Promise<Renewal> {
     const tokens = this.store.get();
-    if (!tokens) return false;
+    if (!tokens) return "refused";
+    let response: Response;
     try {
-      const response = await this.raw("/api/auth/token/refresh", { method: "POST", body: { refresh: tokens.refresh } });
-      if (!response.ok) return false;
-      const renewed = (await response.json()) as Partial<Tokens>;
-      if (!renewed.access) return false;
-      this.store.set({ access: renewed.access, refresh: renewed.refresh ?? tokens.refresh });
-      return true;
+      response = await this.raw("/api/auth/token/refresh", { method: "POST", body: { refresh: tokens.refresh } });
     } catch {
-      return false;
+      return "unreachable";
+    }
+    if (response.status === 401 || response.status === 400) return "refused";
+    if (!response.ok) return "unreachable";
+    try {
+      const renewed = (await response.json()) as Partial<Tokens>;
+      if (!renewed.access) return "unreachable";
+      this.store.set({ access: renewed.access, refresh: renewed.refresh ?? tokens.refresh });
+      return "renewed";
+    } catch {
+      return "unreachable";
     }
   }
 

@@ -1,4 +1,5 @@
-export { ApiClient, ApiError, isUnavailable, sessionTokenStore } from "./client";
+export { ApiClient, ApiError, isUnavailable } from "./client";
+export { browserTokenStore } from "./tokenStore";
 export type { ApiClientOptions, TokenStore } from "./client";
 export * from "./types";
 export type * from "./schema";

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { ApiError, type ApiClient, type FieldErrors } from "../api";
-import { hasErrors, validateCredentials } from "../validation";
+import { hasErrors, MIN_PASSWORD, validateCredentials } from "../validation";
 import { ErrorBanner } from "./ErrorBanner";
 import { Field } from "./Field";
 
@@ -24,6 +24,8 @@ export function AuthForm({ api, onLoggedIn, notice, primary = "login" }: Props) 
 
   async function submit(action: Action) {
     const errors = validateCredentials(email, password);
+    // The length rule is for choosing a password; logging in only needs one typed.
+    if (action === "login" && password) delete errors.password;
     setFields(errors);
     setBanner(null);
     setInfo(null);
@@ -77,7 +79,8 @@ export function AuthForm({ api, onLoggedIn, notice, primary = "login" }: Props) 
             />
           )}
         </Field>
-        <Field id="password" label="Password" errors={fields.password} hint="At least 8 characters.">
+        <Field id="password" label="Password" errors={fields.password}
+          hint={primary === "signup" ? `At least ${MIN_PASSWORD} characters.` : undefined}>
           {(describedBy, invalid) => (
             <input
               id="password"

@@ -1,3 +1,5 @@
+import { asSentence } from "../sentences";
+
 interface Props {
   message: string | null;
   onDismiss?: () => void;
@@ -7,7 +9,7 @@ export function ErrorBanner({ message, onDismiss }: Props) {
   if (!message) return null;
   return (
     <div className="banner banner-error" role="alert" data-testid="error-banner">
-      <span>{message}</span>
+      <span>{asSentence(message)}</span>
       {onDismiss && (
         <button type="button" className="link-button" onClick={onDismiss} aria-label="Dismiss error">
           ×

@@ -2,7 +2,7 @@ import { act, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Countdown } from "./Countdown";
-import { GenerateForm, valuesFromParams } from "./GenerateForm";
+import { DEFAULT_VALUES, GenerateForm, valuesFromParams } from "./GenerateForm";
 import { USAGE_FREE, fakeApi, json } from "../test/fakeApi";
 
 const TOKENS = { access: "a", refresh: "r" };
@@ -118,5 +118,30 @@ describe("Countdown", () => {
     act(() => void vi.advanceTimersByTime(2000));
     expect(screen.getByTestId("countdown").textContent).toBe("0 s");
     expect(onDone).toHaveBeenCalledOnce();
+  });
+});
+
+describe("GenerateForm's draft", () => {
+  const KEY = "atelier.draft.u1";
+
+  it("fills a blank form from the stored draft, even when the person is known only after the first paint", async () => {
+    window.localStorage.setItem(KEY, JSON.stringify({ ...DEFAULT_VALUES, prompt: "a draft from before", steps: "9", unknown: 1 }));
+    const { api } = fakeApi(() => json(202, {}), TOKENS);
+    const view = render(<GenerateForm api={api} busy={false} usage={null} draftKey={null} onSubmitted={vi.fn()} />);
+    expect((screen.getByLabelText("Prompt") as HTMLTextAreaElement).value).toBe("");
+    view.rerender(<GenerateForm api={api} busy={false} usage={null} draftKey={KEY} onSubmitted={vi.fn()} />);
+    expect((screen.getByLabelText("Prompt") as HTMLTextAreaElement).value).toBe("a draft from before");
+    expect((screen.getByLabelText("Steps") as HTMLInputElement).value).toBe("9");
+    await userEvent.type(screen.getByLabelText("Prompt"), ", edited");
+    expect(JSON.parse(window.localStorage.getItem(KEY)!).prompt).toBe("a draft from before, edited");
+  });
+
+  it("keeps settings handed to it over a draft that arrives later", () => {
+    window.localStorage.setItem(KEY, JSON.stringify({ ...DEFAULT_VALUES, prompt: "a draft from before" }));
+    const preset = { ...DEFAULT_VALUES, prompt: "from the gallery" };
+    const { api } = fakeApi(() => json(202, {}), TOKENS);
+    const view = render(<GenerateForm api={api} busy={false} usage={null} preset={preset} draftKey={null} onSubmitted={vi.fn()} />);
+    view.rerender(<GenerateForm api={api} busy={false} usage={null} preset={preset} draftKey={KEY} onSubmitted={vi.fn()} />);
+    expect((screen.getByLabelText("Prompt") as HTMLTextAreaElement).value).toBe("from the gallery");
   });
 });

@@ -1,8 +1,11 @@
-import { useEffect, useState, type FormEvent } from "react";
-import { ApiError, SCHEDULERS, type ApiClient, type FieldErrors, type Job, type JobRequest, type Usage } from "../api";
+import { useEffect, useState, type FormEvent, type KeyboardEvent } from "react";
+import { ApiError, SCHEDULERS, TERMINAL_STATUSES, type ApiClient, type FieldErrors, type Job, type JobRequest, type Usage } from "../api";
+import { useStoredDraft } from "../hooks/useStoredDraft";
+import { Link } from "../router";
 import { GUIDANCE_MAX, MAX_BATCH, SIZES, hasErrors, validateGenerate, type GenerateValues } from "../validation";
 import { Countdown } from "./Countdown";
 import { ErrorBanner } from "./ErrorBanner";
+import { jobPath } from "./JobView";
 import { Field } from "./Field";
 
 export const DEFAULT_VALUES: GenerateValues = {
@@ -33,7 +36,7 @@ export function limitMessage(error: ApiError, usage: Usage | null): string {
     case "quota_exceeded":
       return `You have used today's images${limits ? ` (${limits.images_per_day} a day)` : ""}.`;
     case "concurrency_limit":
-      return `You already have as many jobs running as your plan allows${limits ? ` (${limits.concurrency})` : ""}.`;
+      return `You already have as many jobs queued or running as your plan allows${limits ? ` (${limits.concurrency})` : ""}.`;
     default:
       return /[.!?]$/.test(error.message) ? error.message : `${error.message}.`;
   }
@@ -55,20 +58,35 @@ const FIELD_NAMES: Record<string, keyof GenerateValues> = {
   guidance: "guidance", seed: "seed", scheduler: "scheduler", n: "n",
 };
 
+const SHORTCUT = typeof navigator !== "undefined" && /Mac|iP(hone|ad|od)/.test(navigator.platform) ? "⌘+Enter" : "Ctrl+Enter";
+
+/** The jobs that hold the caller's concurrency slots, newest first; none when the list fails. */
+async function jobsInTheWay(api: ApiClient): Promise<Job[]> {
+  try {
+    return (await api.listJobs(null, 20)).items.filter((job) => !TERMINAL_STATUSES.has(job.status));
+  } catch {
+    return [];
+  }
+}
+
 interface Props {
   api: ApiClient;
   busy: boolean;
   usage: Usage | null;
   preset?: GenerateValues | null;
+  /** Where the draft is kept (per person), so it survives reloads; null keeps it in memory. */
+  draftKey?: string | null;
   onSubmitted: (job: Job) => void;
 }
 
-export function GenerateForm({ api, busy, usage, preset, onSubmitted }: Props) {
-  const [v, setV] = useState<GenerateValues>(preset ?? DEFAULT_VALUES);
+export function GenerateForm({ api, busy, usage, preset, draftKey = null, onSubmitted }: Props) {
+  // The draft fills a blank form; settings handed over (`preset`: re-run, "use these settings")
+  // replace it below, and a draft whose key arrives later never overrides them.
+  const [v, setV] = useStoredDraft<GenerateValues>(draftKey, DEFAULT_VALUES);
   const [fields, setFields] = useState<FieldErrors>({});
   const [banner, setBanner] = useState<string | null>(null);
   const [sending, setSending] = useState(false);
-  const [limited, setLimited] = useState<{ seconds: number; message: string } | null>(null);
+  const [limited, setLimited] = useState<{ seconds: number; message: string; inTheWay: Job[] } | null>(null);
   const limits = usage?.limits ?? null;
 
   useEffect(() => {
@@ -95,7 +113,8 @@ export function GenerateForm({ api, busy, usage, preset, onSubmitted }: Props) {
       onSubmitted(await api.createJob(toRequest(v)));
     } catch (error) {
       if (error instanceof ApiError && error.status === 429) {
-        setLimited({ seconds: error.retryAfter ?? 10, message: limitMessage(error, usage) });
+        const inTheWay = error.code === "concurrency_limit" ? await jobsInTheWay(api) : [];
+        setLimited({ seconds: error.retryAfter ?? 10, message: limitMessage(error, usage), inTheWay });
       } else if (error instanceof ApiError && hasErrors(error.fields)) {
         setFields(error.fields);
         // Errors about fields this form does not show still need to be seen.
@@ -118,18 +137,41 @@ export function GenerateForm({ api, busy, usage, preset, onSubmitted }: Props) {
     </option>
   );
   const disabled = busy || sending || limited !== null;
+  // Ctrl+Enter (⌘+Enter on a Mac) sends from any field, the prompt's text area included.
+  function submitOnCtrlEnter(event: KeyboardEvent<HTMLFormElement>) {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+    event.preventDefault();
+    if (!disabled) event.currentTarget.requestSubmit();
+  }
+
   return (
     <section aria-labelledby="generate-title" className="card">
       <h2 id="generate-title">Describe an image</h2>
       <ErrorBanner message={banner} onDismiss={() => setBanner(null)} />
       {limited && <Countdown seconds={limited.seconds} message={limited.message} onDone={() => setLimited(null)} />}
+      {limited && limited.inTheWay.length > 0 && (
+        <div className="banner banner-info" data-testid="jobs-in-the-way">
+          <span>
+            {limited.inTheWay.length === 1 ? "This job is still going: " : "These jobs are still going: "}
+            {limited.inTheWay.map((job, index) => (
+              <span key={job.id}>
+                {index > 0 && ", "}
+                <Link to={jobPath(job.id)} data-testid="job-in-the-way">
+                  “{typeof job.params?.prompt === "string" ? job.params.prompt : job.id}”
+                </Link>{" "}({job.status})
+              </span>
+            ))}
+            . Wait for it, or cancel it there.
+          </span>
+        </div>
+      )}
       {limits && (
         <p className="hint limits" data-testid="tier-limits">
           Your {usage?.tier} plan: up to {limits.max_width}×{limits.max_height}px, {limits.max_steps} steps
           {usage?.remaining.images_today !== undefined && `, ${usage.remaining.images_today} images left today`}.
         </p>
       )}
-      <form onSubmit={onSubmit} noValidate>
+      <form onSubmit={onSubmit} onKeyDown={submitOnCtrlEnter} noValidate>
         <Field id="prompt" label="Prompt" errors={fields.prompt}>
           {(describedBy, invalid) => (
             <textarea id="prompt" name="prompt" rows={3} value={v.prompt} onChange={set("prompt")}
@@ -211,7 +253,8 @@ export function GenerateForm({ api, busy, usage, preset, onSubmitted }: Props) {
           )}
         </fieldset>
         <div className="actions">
-          <button type="submit" disabled={disabled} data-testid="generate-button">
+          <span className="hint shortcut" aria-hidden="true">{SHORTCUT}</span>
+          <button type="submit" aria-keyshortcuts="Control+Enter Meta+Enter" disabled={disabled} data-testid="generate-button">
             {sending ? "Sending…" : "Generate"}
           </button>
         </div>

@@ -21,6 +21,24 @@ function statusText(job: Job): string {
   }
 }
 
+/** The address that shows one job: reloading it, or opening it in another tab, re-attaches. */
+export const jobPath = (id: string) => `/generate?job=${encodeURIComponent(id)}`;
+
+/** The heading says what the job is now: a canceled or failed batch has no "image" to own. */
+export function jobTitle(job: Job): string {
+  const count = job.images?.length || Number(job.params?.n) || 1;
+  switch (job.status) {
+    case "succeeded":
+      return count > 1 ? "Your images" : "Your image";
+    case "canceled":
+      return "Generation canceled";
+    case "failed":
+      return "Generation failed";
+    default:
+      return count > 1 ? `Generating ${count} images` : "Generating your image";
+  }
+}
+
 function fileName(job: Job, image: JobImage, index: number) {
   return `atelier-${job.id.slice(0, 8)}-${index + 1}-seed${image.seed}.png`;
 }
@@ -41,7 +59,7 @@ export function JobView({ job, streamError, canceling = false, onCancel, onReuse
   const phase = jobPhase(job);
   return (
     <section aria-labelledby="job-title" className="card" data-testid="job-view">
-      <h2 id="job-title">{images.length > 1 ? "Your images" : "Your image"}</h2>
+      <h2 id="job-title">{jobTitle(job)}</h2>
       <p aria-live="polite" role="status" data-testid="job-status" data-status={job.status} data-phase={phase}>
         {statusText(job)}
       </p>

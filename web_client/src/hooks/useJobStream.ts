@@ -52,8 +52,15 @@ export function useJobStream(api: ApiClient, initial: Job | null) {
       void poll();
     }
 
-    source = api.openJobEvents(jobId);
-    if (source) {
+    async function follow() {
+      // A reloaded tab holds no access token until its first renewal; the stream needs one.
+      if (api.isLoggedIn() && !api.accessToken()) await api.renew();
+      if (stopped) return;
+      source = api.openJobEvents(jobId!);
+      if (!source) {
+        startPolling();
+        return;
+      }
       setTransport("sse");
       source.addEventListener("job", (event) => {
         try {
@@ -68,9 +75,8 @@ export function useJobStream(api: ApiClient, initial: Job | null) {
       source.onerror = () => {
         if (source) startPolling();
       };
-    } else {
-      startPolling();
     }
+    void follow();
 
     return () => {
       stopped = true;

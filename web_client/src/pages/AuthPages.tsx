@@ -5,8 +5,9 @@ import { ErrorBanner } from "../components/ErrorBanner";
 import { Field } from "../components/Field";
 import { PageTitle } from "../components/PageTitle";
 import { Link, useRouter } from "../router";
+import { asSentence } from "../sentences";
 import { useSession } from "../session";
-import { hasErrors, validateNewPassword } from "../validation";
+import { hasErrors, MIN_PASSWORD, validateNewPassword } from "../validation";
 
 export function LoginPage({ mode }: { mode: "login" | "signup" }) {
   const { api, notice, signedIn } = useSession();
@@ -31,7 +32,7 @@ export function VerifyPage() {
   const { api, loggedIn, reloadUser } = useSession();
   const { query } = useRouter();
   const token = query.get("token") ?? "";
-  const [state, setState] = useState<"working" | "done" | "failed">(token ? "working" : "failed");
+  const [state, setState] = useState<"working" | "done" | "already" | "failed">(token ? "working" : "failed");
   const [message, setMessage] = useState(token ? "" : "This link has no verification token. Open the link from the e-mail again.");
   const sent = useRef(false);
 
@@ -44,6 +45,12 @@ export function VerifyPage() {
         if (loggedIn) void reloadUser();
       },
       (error) => {
+        // A link opened a second time: the address is verified, which is all the person wanted.
+        if (error instanceof ApiError && error.code === "already_verified") {
+          setState("already");
+          if (loggedIn) void reloadUser();
+          return;
+        }
         setState("failed");
         setMessage(error instanceof ApiError && error.unavailable
           ? "E-mail verification is not available on this server yet."
@@ -62,7 +69,12 @@ export function VerifyPage() {
             Your e-mail address is verified. <Link to={loggedIn ? "/generate" : "/login"}>{loggedIn ? "Start generating" : "Log in"}</Link>
           </p>
         )}
-        {state === "failed" && <p className="banner banner-error" role="alert" data-testid="verify-error">{message}</p>}
+        {state === "already" && (
+          <p className="banner banner-info" role="status" data-testid="verify-already">
+            This e-mail address is already verified; the link has done its work. <Link to={loggedIn ? "/generate" : "/login"}>{loggedIn ? "Start generating" : "Log in"}</Link>
+          </p>
+        )}
+        {state === "failed" && <p className="banner banner-error" role="alert" data-testid="verify-error">{asSentence(message)}</p>}
       </section>
     </>
   );
@@ -117,7 +129,7 @@ export function ResetPasswordPage() {
         ) : (
           <form onSubmit={submit} noValidate aria-busy={busy}>
             {token ? (
-              <Field id="new-password" label="New password" errors={fields.password} hint="At least 8 characters.">
+              <Field id="new-password" label="New password" errors={fields.password} hint={`At least ${MIN_PASSWORD} characters.`}>
                 {(describedBy, invalid) => (
                   <input id="new-password" type="password" autoComplete="new-password" value={password}
                     onChange={(e) => setPassword(e.target.value)} aria-describedby={describedBy} aria-invalid={invalid}

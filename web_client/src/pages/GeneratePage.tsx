@@ -1,32 +1,74 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { ApiError, TERMINAL_STATUSES, isUnavailable, type Job, type JobImage } from "../api";
 import { GenerateForm, valuesFromParams } from "../components/GenerateForm";
-import { JobView } from "../components/JobView";
+import { JobView, jobPath } from "../components/JobView";
 import { PageTitle } from "../components/PageTitle";
+import { RecentJobs } from "../components/RecentJobs";
 import { useJobStream } from "../hooks/useJobStream";
 import { useLoad } from "../hooks/useLoad";
+import { useRecentJobs } from "../hooks/useRecentJobs";
+import { useRouter } from "../router";
 import { useSession } from "../session";
 import type { GenerateValues } from "../validation";
 
 export function GeneratePage() {
-  const { api } = useSession();
+  const { api, user } = useSession();
+  const { query, navigate } = useRouter();
   // Limits are a help, not a requirement: without /usage the server still enforces them.
   const usage = useLoad(() => api.usage().catch((error) => (isUnavailable(error) ? null : Promise.reject(error))), [api]);
-  const [submitted, setSubmitted] = useState<Job | null>(null);
+  const [followed, setFollowed] = useState<Job | null>(null);
   const [preset, setPreset] = useState<GenerateValues | null>(null);
   const [canceling, setCanceling] = useState(false);
-  const [cancelError, setCancelError] = useState<string | null>(null);
-  const { job, setJob, streamError } = useJobStream(api, submitted);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [revealed, setRevealed] = useState(0);
+  const resultRef = useRef<HTMLDivElement>(null);
+  const { job, setJob, streamError } = useJobStream(api, followed);
+  const recent = useRecentJobs(api, job);
   const active = job !== null && !TERMINAL_STATUSES.has(job.status);
+  const requested = query.get("job");
+
+  // A job named in the address (a reload, another tab, the link in a refusal): follow it.
+  useEffect(() => {
+    if (!requested || requested === followed?.id) return;
+    let stale = false;
+    api.getJob(requested).then(
+      (found) => !stale && setFollowed(found),
+      (error) => !stale && setProblem(error instanceof ApiError && error.status === 404
+        ? "That job is not one of yours, or it no longer exists." : error instanceof Error ? error.message : "Could not load the job."),
+    );
+    return () => {
+      stale = true;
+    };
+    // Only a new address starts this; following a job updates the address to match.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [api, requested]);
+
+  // Else, once the list arrives: the newest job still going, or the last result.
+  useEffect(() => {
+    if (requested || followed || !recent.jobs?.length) return;
+    setFollowed(recent.jobs.find((candidate) => !TERMINAL_STATUSES.has(candidate.status)) ?? recent.jobs[0]);
+  }, [requested, followed, recent.jobs]);
+
+  // A phone shows the form first: bring the progress into view when a job starts.
+  useEffect(() => {
+    if (revealed) resultRef.current?.scrollIntoView?.({ block: "nearest", behavior: "smooth" });
+  }, [revealed]);
+
+  function show(next: Job) {
+    setFollowed(next);
+    setProblem(null);
+    navigate(jobPath(next.id), { replace: true });
+    setRevealed((count) => count + 1);
+  }
 
   async function cancel() {
     if (!job) return;
     setCanceling(true);
-    setCancelError(null);
+    setProblem(null);
     try {
       setJob(await api.cancelJob(job.id));
     } catch (error) {
-      setCancelError(error instanceof ApiError && error.unavailable ? "Canceling is not available on this server yet." : error instanceof Error ? error.message : "Could not cancel.");
+      setProblem(error instanceof ApiError && error.unavailable ? "Canceling is not available on this server yet." : error instanceof Error ? error.message : "Could not cancel.");
     } finally {
       setCanceling(false);
     }
@@ -39,16 +81,27 @@ export function GeneratePage() {
   }
 
   return (
-    <>
+    <div className="generate-page">
       <PageTitle>Generate</PageTitle>
-      <GenerateForm api={api} busy={active} usage={usage.data ?? null} preset={preset}
-        onSubmitted={(created) => {
-          setSubmitted(created);
-          setCancelError(null);
-          void usage.reload();
-        }} />
-      {cancelError && <p className="banner banner-error" role="alert">{cancelError}</p>}
-      {job && <JobView job={job} streamError={streamError} canceling={canceling} onCancel={() => void cancel()} onReuse={reuse} />}
-    </>
+      <div className="generate-layout">
+        <GenerateForm api={api} busy={active} usage={usage.data ?? null} preset={preset}
+          draftKey={user ? `atelier.draft.${user.id}` : null}
+          onSubmitted={(created) => {
+            show(created);
+            void usage.reload();
+          }} />
+        <div className="generate-side">
+          <div ref={resultRef} className="generate-result">
+            {problem && <p className="banner banner-error" role="alert">{problem}</p>}
+            {job ? (
+              <JobView job={job} streamError={streamError} canceling={canceling} onCancel={() => void cancel()} onReuse={reuse} />
+            ) : (
+              <p className="card hint generate-placeholder">Your images appear here, with their progress while they are made.</p>
+            )}
+          </div>
+          <RecentJobs jobs={recent.jobs} error={recent.error} currentId={job?.id ?? null} onShow={show} onRerun={(source) => reuse(source)} />
+        </div>
+      </div>
+    </div>
   );
 }

@@ -118,10 +118,21 @@ async def list_job_views(
     return [_view(row) for row in result]
 
 
+def _like_literal(value: str) -> str:
+    """`value` as a LIKE pattern that matches itself: % and _ are the user's characters."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 async def list_images_for_user(
-    session: AsyncSession, user_id: uuid.UUID, *, limit: int, before: tuple[datetime, uuid.UUID] | None
+    session: AsyncSession, user_id: uuid.UUID, *, limit: int, before: tuple[datetime, uuid.UUID] | None,
+    prompt_words: tuple[str, ...] = (),
 ) -> list[tuple[Image, Job]]:
+    """The user's images, newest first; with `prompt_words`, only those whose prompt holds every
+    word (any case, any order). The words only narrow the scan of this user's rows that the
+    unfiltered list already does."""
     statement = select(Image, Job).join(Job, Image.job_id == Job.id).where(Job.user_id == user_id)
+    for word in prompt_words:
+        statement = statement.where(Job.params["prompt"].astext.ilike(f"%{_like_literal(word)}%", escape="\\"))
     if before is not None:
         created_at, image_id = before
         statement = statement.where(or_(Image.created_at < created_at, and_(Image.created_at == created_at, Image.id < image_id)))

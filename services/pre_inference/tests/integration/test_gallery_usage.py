@@ -15,8 +15,8 @@ def auth(token):
     return {"Authorization": f"Bearer {token}"}
 
 
-async def make_images(client, token, sync_engine, count):
-    job = (await client.post("/api/v1/jobs", json={"kind": "txt2img", "prompt": "p", "seed": 5, "n": count}, headers=auth(token))).json()
+async def make_images(client, token, sync_engine, count, prompt="p"):
+    job = (await client.post("/api/v1/jobs", json={"kind": "txt2img", "prompt": prompt, "seed": 5, "n": count}, headers=auth(token))).json()
     images = [{"key": f"jobs/{job['id']}/{i}.png", "seed": 5 + i, "width": 512, "height": 512, "content_type": "image/png"} for i in range(count)]
     with sessionmaker(sync_engine)() as session, session.begin():
         job_events.mark_succeeded(session, uuid.UUID(job["id"]), images, datetime.now(timezone.utc))
@@ -39,6 +39,38 @@ async def test_gallery_pages_mine_with_params_and_seed_and_deletes(client, make_
     assert (await client.delete(f"/api/v1/images/{items[0]['id']}", headers=auth(token))).status_code == 404
     assert len((await client.get("/api/v1/images", headers=auth(token))).json()["items"]) == 2
     assert (await client.get("/api/v1/images", params={"cursor": "junk"}, headers=auth(token))).status_code == 422
+
+
+async def test_gallery_search_keeps_images_whose_prompt_has_every_word(client, make_token, sync_engine):
+    token = make_token(tier="pro")
+    for prompt in ["A red Fox in snow", "a fox and a heron", "still life, 100% pears", "lighthouse at dusk"]:
+        await make_images(client, token, sync_engine, 1, prompt=prompt)
+    await make_images(client, make_token(tier="pro"), sync_engine, 1, prompt="a fox of someone else's")
+
+    async def prompts(q, **params):
+        response = await client.get("/api/v1/images", params={"q": q, **params}, headers=auth(token))
+        assert response.status_code == 200, response.text
+        return [i["params"]["prompt"] for i in response.json()["items"]], response.json()["next_cursor"]
+
+    assert (await prompts("FOX"))[0] == ["a fox and a heron", "A red Fox in snow"]  # any case, newest first, mine only
+    assert (await prompts("heron  fox"))[0] == ["a fox and a heron"]  # every word, any order
+    assert (await prompts("fox owl"))[0] == []
+    # % and _ are the user's characters, not wildcards.
+    assert (await prompts("100%"))[0] == ["still life, 100% pears"]
+    assert (await prompts("%"))[0] == ["still life, 100% pears"]
+    assert (await prompts("_"))[0] == []
+    # Paging through a search keeps it.
+    first, cursor = await prompts("fox", limit=1)
+    assert first == ["a fox and a heron"] and cursor
+    assert await prompts("fox", limit=1, cursor=cursor) == (["A red Fox in snow"], None)
+    assert len((await prompts(""))[0]) == 4
+
+
+@pytest.mark.parametrize("q", ["nul%00byte", "tab%09stop", "esc%1B", "x" * 201, "a b c d e f g h i"])
+async def test_gallery_search_refuses_what_it_cannot_search_for(client, make_token, q):
+    response = await client.get(f"/api/v1/images?q={q}", headers=auth(make_token()))
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "validation_error" and "q" in response.json()["error"]["fields"]
 
 
 async def test_usage_reports_limits_and_what_is_left(client, make_token):

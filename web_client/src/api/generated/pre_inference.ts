@@ -401,6 +401,8 @@ export interface operations {
             query?: {
                 cursor?: string | null;
                 limit?: number;
+                /** @description Only images whose prompt contains every word of this (at most 8), in any case and order. Pass the same q with the cursor of the next page. */
+                q?: string | null;
             };
             header?: never;
             path?: never;

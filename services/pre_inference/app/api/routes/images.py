@@ -1,4 +1,4 @@
-"""/api/v1/images: my gallery (paged, with each image's parameters and seed); delete one."""
+"""/api/v1/images: my gallery (paged, with each image's parameters and seed, searchable by prompt); delete one."""
 from __future__ import annotations
 
 import logging
@@ -11,13 +11,16 @@ from app.adapters import jobs_repo, storage_cleanup
 from app.api.deps import Caller, SessionDep, SignerDep, require_scope
 from app.api.errors import ApiError
 from app.api.presenters import decode_cursor, encode_cursor, parse_id
-from app.api.schemas import ErrorOut, GalleryImage, ImagePage
+from app.api.schemas import ErrorOut, GalleryImage, ImagePage, OneLineText
 
 router = APIRouter(prefix="/api/v1/images", tags=["images"])
 log = logging.getLogger("pre_inference.images")
 ImagesCaller = Annotated[Caller, Depends(require_scope("images:read"))]
 # Deleting is a write on images; a key needs jobs:write for it (there is no images:write).
 DeleteCaller = Annotated[Caller, Depends(require_scope("jobs:write"))]
+# A search is a few words; each is one more condition on the scan of the caller's rows.
+SEARCH_MAX_CHARS = 200
+SEARCH_MAX_WORDS = 8
 _ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut, "description": "`insufficient_scope`"}}
 
 
@@ -28,9 +31,16 @@ async def list_images(
     signer: SignerDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[OneLineText | None, Query(max_length=SEARCH_MAX_CHARS, description=(
+        f"Only images whose prompt contains every word of this (at most {SEARCH_MAX_WORDS}), in any case and order. "
+        "Pass the same q with the cursor of the next page."))] = None,
 ) -> ImagePage:
     before = decode_cursor(cursor) if cursor else None
-    rows = await jobs_repo.list_images_for_user(session, caller.user_id, limit=limit + 1, before=before)
+    words = tuple(dict.fromkeys((q or "").split()))
+    if len(words) > SEARCH_MAX_WORDS:
+        raise ApiError(422, "validation_error", f"search for at most {SEARCH_MAX_WORDS} words",
+                       fields={"q": [f"at most {SEARCH_MAX_WORDS} words"]})
+    rows = await jobs_repo.list_images_for_user(session, caller.user_id, limit=limit + 1, before=before, prompt_words=words)
     page, more = rows[:limit], len(rows) > limit
     items = [
         GalleryImage(
