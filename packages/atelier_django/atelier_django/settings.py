@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from atelier_kit import guard
 from atelier_kit.guard import (DEVELOPMENT_MARKERS, ENVIRONMENTS, MIN_SECRET_LENGTH, MIN_SECRET_UNIQUE_CHARS,
@@ -13,9 +14,10 @@ from atelier_kit.guard import (DEVELOPMENT_MARKERS, ENVIRONMENTS, MIN_SECRET_LEN
 from django.core.exceptions import ImproperlyConfigured
 
 __all__ = ["DEVELOPMENT_MARKERS", "ENVIRONMENTS", "LOOPBACK_HOSTS", "MIN_SECRET_LENGTH", "MIN_SECRET_UNIQUE_CHARS",
-           "allowed_hosts", "atelier_env", "debug", "looks_like_development", "secret"]
+           "allowed_hosts", "atelier_env", "csrf_trusted_origins", "debug", "looks_like_development", "secret"]
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+DEV_GATEWAY_ORIGINS = ("http://localhost:8000", "http://127.0.0.1:8000")
 _TRUE = ("1", "true", "yes", "on")
 
 
@@ -51,3 +53,16 @@ def allowed_hosts(value: str | None, internal_hosts: Iterable[str] = ()) -> list
     if "*" in hosts:
         raise ImproperlyConfigured("ALLOWED_HOSTS may not contain '*'; list the host names the gateway uses")
     return hosts
+
+
+def csrf_trusted_origins(value: str | None, public_url: str | None) -> list[str]:
+    """The origins a browser may post the admin's forms from (comma separated), else the
+    platform's public address and the development gateway. The gateway forwards the admins
+    with the upstream Host, so the browser's Origin (the public address) never equals ours and
+    must be trusted by name; without it an admin behind any other address refuses every login."""
+    origins = [origin.strip() for origin in (value or "").split(",") if origin.strip()]
+    if origins:
+        return origins
+    public = urlsplit(public_url or "")
+    found = [f"{public.scheme}://{public.netloc}"] if public.scheme and public.netloc else []
+    return list(dict.fromkeys([*found, *DEV_GATEWAY_ORIGINS]))

@@ -46,3 +46,13 @@ def test_allowed_hosts_default_to_loopback_and_internal_names_never_star():
     assert kit.allowed_hosts("a.example, b.example") == ["a.example", "b.example"]
     with pytest.raises(ImproperlyConfigured, match=r"\*"):
         kit.allowed_hosts("*")
+
+
+def test_csrf_trusted_origins_default_to_the_public_address_and_the_development_gateway():
+    from atelier_django.settings import csrf_trusted_origins
+
+    assert csrf_trusted_origins(None, "https://atelier.example.com/app") == [
+        "https://atelier.example.com", "http://localhost:8000", "http://127.0.0.1:8000"]
+    assert csrf_trusted_origins("", "http://localhost:8000") == ["http://localhost:8000", "http://127.0.0.1:8000"]
+    assert csrf_trusted_origins(" https://a.example , https://b.example ", "https://c.example") == [
+        "https://a.example", "https://b.example"]

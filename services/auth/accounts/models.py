@@ -102,6 +102,7 @@ class EmailVerificationToken(OneTimeToken):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="verification_tokens")
 
     class Meta:
+        verbose_name = "e-mail verification token"
         indexes = [models.Index(fields=["user", "created_at"])]
 
     def __str__(self) -> str:
@@ -157,5 +158,6 @@ class OutgoingMail(models.Model):
     last_error = models.TextField(blank=True, default="")
 
     class Meta:
+        verbose_name = verbose_name_plural = "outgoing mail"
         indexes = [models.Index(fields=["created_at"], name="accounts_outmail_pending_idx",
                                 condition=models.Q(sent_at__isnull=True))]

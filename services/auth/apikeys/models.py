@@ -49,6 +49,7 @@ class ApiKey(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["user", "created_at"])]
+        verbose_name = "API key"
 
     def effective_tier(self) -> str:
         """The tier the key acts with now: staff's override, else the owner's current tier."""

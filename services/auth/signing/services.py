@@ -40,8 +40,15 @@ class TokenPair:
 
 
 def user_claims(user: User) -> dict[str, object]:
-    """What every service may know about the caller without asking auth."""
-    return {"email": user.email, "tier": user.tier, "verified": user.email_verified}
+    """What every service may know about the caller without asking auth. Staff tokens also
+    say so (``staff``, and ``superuser`` for superusers): the staff tools of other services
+    and payments' admin take staff status from here, never from their own records."""
+    claims: dict[str, object] = {"email": user.email, "tier": user.tier, "verified": user.email_verified}
+    if user.is_staff and user.is_active:
+        claims["staff"] = True
+        if user.is_superuser:
+            claims["superuser"] = True
+    return claims
 
 
 def issue_token_pair(user: User, session: Session | None = None) -> TokenPair:

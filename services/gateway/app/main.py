@@ -16,7 +16,7 @@ from atelier_storage import storage_from_env
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from .api.routes import docs, files, health, proxy, spa
+from .api.routes import admin_home, docs, files, health, proxy, spa
 from .apikeys import ApiKeyExchange, Revoker
 from .config import Settings
 from .errors import install_error_handlers
@@ -43,6 +43,8 @@ def _route_label(table):
             return path.lstrip("/")
         if path in docs.PATHS:
             return "docs"
+        if path in admin_home.PATHS:
+            return "admin_home"
         return "api_unknown" if proxy.is_api_path(path) else "spa"
     return label
 
@@ -128,7 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost: the request's span encloses everything the edge does, and its logs carry trace_id.
     app.add_middleware(TracingMiddleware, route_label=_route_label(table), edge=True)
     # Order matters: the catch-all dispatcher must come last.
-    for module in (health, docs, files, spa):
+    for module in (health, docs, admin_home, files, spa):
         app.include_router(module.router)
     app.router.routes.append(proxy.CATCH_ALL)
     return app

@@ -2,6 +2,7 @@
 refund action), so these are read-only apart from the refund action."""
 from django.contrib import admin, messages
 
+from common.admin import money_column
 from ledger.admin import ReadOnlyMixin
 
 from .models import CheckoutSession, Payment, Refund, Subscription, WebhookEvent
@@ -18,15 +19,20 @@ class SubscriptionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 class RefundInline(ReadOnlyMixin, admin.TabularInline):
     model = Refund
-    fields = ("id", "amount_cents", "credits_revoked", "reason", "provider_refund_id", "created_at")
+    fields = ("id", "amount", "credits_revoked", "reason", "provider_refund_id", "created_at")
     readonly_fields = fields
     extra = 0
+    amount = money_column("amount_cents", "amount", currency_of=lambda refund: refund.payment.currency)
 
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("paid_at", "customer", "description", "amount_cents", "refunded_cents", "currency", "status")
+    list_display = ("paid_at", "customer", "description", "amount", "refunded", "status")
     list_filter = ("status", "provider", "currency")
+    exclude = ("amount_cents", "refunded_cents")
+    readonly_fields = ("amount", "refunded")
+    amount = money_column("amount_cents", "amount")
+    refunded = money_column("refunded_cents", "refunded")
     search_fields = ("id", "customer__user_id", "customer__email", "provider_payment_id")
     date_hierarchy = "paid_at"
     inlines = (RefundInline,)
@@ -49,8 +55,11 @@ class PaymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(CheckoutSession)
 class CheckoutSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("created_at", "customer", "plan", "credit_pack", "amount_cents", "status", "provider")
+    list_display = ("created_at", "customer", "plan", "credit_pack", "amount", "status", "provider")
     list_filter = ("status", "provider")
+    exclude = ("amount_cents",)
+    readonly_fields = ("amount",)
+    amount = money_column("amount_cents", "amount")
     search_fields = ("id", "provider_session_id", "customer__user_id")
 
 

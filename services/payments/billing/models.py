@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from common.money import format_money
 from customers.models import Customer
 from plans.models import CreditPack, Plan
 
@@ -114,7 +115,7 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.description} {self.amount_cents} {self.currency}"
+        return f"{self.description} {format_money(self.amount_cents, self.currency)}"
 
 
 class Refund(models.Model):

@@ -1,7 +1,12 @@
 """Read-only admin for the ledger: entries are facts; corrections are new postings."""
 from django.contrib import admin
 
+from common.admin import money_column
+
 from .models import LedgerEntry, LedgerTransaction
+
+# Minor units of a currency, or a count of credits: "-$12.34", "500 credits".
+ledger_amount = money_column("amount", "amount", currency_of=lambda entry: entry.unit)
 
 
 class ReadOnlyMixin:
@@ -17,9 +22,10 @@ class ReadOnlyMixin:
 
 class LedgerEntryInline(ReadOnlyMixin, admin.TabularInline):
     model = LedgerEntry
-    fields = ("account", "amount", "unit", "created_at")
+    fields = ("account", "amount_shown", "created_at")
     readonly_fields = fields
     extra = 0
+    amount_shown = ledger_amount
 
 
 @admin.register(LedgerTransaction)
@@ -34,7 +40,10 @@ class LedgerTransactionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("created_at", "account", "amount", "unit", "transaction")
+    list_display = ("created_at", "account", "amount_shown", "transaction")
     list_filter = ("unit",)
     search_fields = ("account",)
     actions = None
+    exclude = ("amount",)
+    readonly_fields = ("amount_shown",)
+    amount_shown = ledger_amount

@@ -17,6 +17,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from common.money import format_money
+
 CREDITS = "CREDITS"
 
 
@@ -52,10 +54,11 @@ class LedgerEntry(models.Model):
 
     class Meta:
         ordering = ("id",)
+        verbose_name_plural = "ledger entries"
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_entry_nonzero"),
             models.CheckConstraint(condition=Q(unit__regex=r"^([A-Z]{3}|CREDITS)$"), name="ledger_entry_unit_known"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.account} {self.amount:+d} {self.unit}"
+        return f"{self.account} {format_money(self.amount, self.unit)}"

@@ -27,7 +27,7 @@ from app.adapters.storage import ImageUrlSigner
 from app.api.body_limit import BodySizeLimit
 from app.api.errors import install_error_handlers
 from app.api.job_gauges import JobGaugeCollector
-from app.api.routes import health, images, job_views, jobs, usage
+from app.api.routes import health, images, job_views, jobs, staff, usage
 from app.api.stream_slots import StreamSlots
 from app.config import Settings, get_settings
 from app.domain.policy import load_policy
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | No
     app.include_router(job_views.router)
     app.include_router(images.router)
     app.include_router(usage.router)
+    app.include_router(staff.router)
     return app
 
 

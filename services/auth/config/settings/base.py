@@ -28,9 +28,7 @@ SECRET_KEY = safety.secret_key(ATELIER_ENV, os.environ.get("AUTH_SECRET_KEY"))
 DEBUG = kit.debug(ATELIER_ENV, os.environ.get("AUTH_DEBUG"))
 ALLOWED_HOSTS = kit.allowed_hosts(os.environ.get("AUTH_ALLOWED_HOSTS"), ["auth"])
 # The admin is reached through the gateway, whose origin differs from ours.
-CSRF_TRUSTED_ORIGINS = env.list(
-    "AUTH_CSRF_TRUSTED_ORIGINS", default=["http://localhost:8000", "http://127.0.0.1:8000"]
-)
+CSRF_TRUSTED_ORIGINS = kit.csrf_trusted_origins(os.environ.get("AUTH_CSRF_TRUSTED_ORIGINS"), os.environ.get("ATELIER_PUBLIC_URL"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -235,6 +233,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 PASSWORD_RESET_TTL = timedelta(minutes=env.int("AUTH_PASSWORD_RESET_TTL_MINUTES", default=60))
 PUBLIC_BASE_URL = env.str("ATELIER_PUBLIC_URL", default="http://localhost:8000")
+# The admin's Jobs and images page asks pre_inference's staff API (accounts.staff_jobs).
+PRE_INFERENCE_URL = env.str("PRE_INFERENCE_URL", default="http://127.0.0.1:8103").rstrip("/")
+AUTH_STAFF_API_TIMEOUT_S = env.float("AUTH_STAFF_API_TIMEOUT_S", default=5.0)
 EMAIL_VERIFICATION_TTL = timedelta(hours=env.int("AUTH_EMAIL_VERIFICATION_TTL_HOURS", default=48))
 
 LOGGING = {

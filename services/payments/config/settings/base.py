@@ -30,9 +30,7 @@ DEBUG = kit.debug(ATELIER_ENV, os.environ.get("PAYMENTS_DEBUG"))
 
 # Loopback plus the internal name; the gateway forwards requests with the upstream Host.
 ALLOWED_HOSTS = kit.allowed_hosts(os.environ.get("PAYMENTS_ALLOWED_HOSTS"), ["payments"])
-CSRF_TRUSTED_ORIGINS = env.list(
-    "PAYMENTS_CSRF_TRUSTED_ORIGINS", default=["http://localhost:8000", "http://127.0.0.1:8000"]
-)
+CSRF_TRUSTED_ORIGINS = kit.csrf_trusted_origins(os.environ.get("PAYMENTS_CSRF_TRUSTED_ORIGINS"), os.environ.get("ATELIER_PUBLIC_URL"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -140,6 +138,15 @@ SILENCED_SYSTEM_CHECKS = ["security.W004", "security.W008"]
 
 ATELIER_AMQP_URL = env.str("ATELIER_AMQP_URL", default="amqp://guest:guest@127.0.0.1:5672/atelier")
 ATELIER_JWKS_URL = env.str("ATELIER_JWKS_URL", default="http://127.0.0.1:8101/api/auth/.well-known/jwks.json")
+
+# Staff log into the admin with their auth account (common.staff_backend): auth checks the
+# password and says who is staff; no password is kept here. Staff sessions last a working
+# day, so someone auth stops calling staff loses this admin by the next day at the latest
+# (at once if they log in again).
+AUTH_URL = env.str("AUTH_URL", default="http://127.0.0.1:8101").rstrip("/")
+PAYMENTS_AUTH_TIMEOUT_S = env.float("PAYMENTS_AUTH_TIMEOUT_S", default=5.0)
+AUTHENTICATION_BACKENDS = ["common.staff_backend.AuthServiceBackend"]
+SESSION_COOKIE_AGE = env.int("PAYMENTS_ADMIN_SESSION_S", default=8 * 3600)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["common.authentication.BearerTokenAuthentication"],
