@@ -18,7 +18,7 @@ function thisTab(profile: { verified: boolean }) {
     eventSource: null,
     fetch: async (input) => {
       const url = String(input);
-      if (url === "/api/auth/token/refresh") return json(200, { access: "a2", refresh: "r2" });
+      if (url === "/api/auth/token/refresh") return json(200, { access: "a2" });
       if (url === "/api/auth/me") return json(200, { id: "u1", email: "ada@example.com", tier: "free", ...profile });
       return json(404, { error: { code: "not_found", message: "no" } });
     },
@@ -35,18 +35,18 @@ function otherTabWrites(key: string, value: string | null) {
 
 describe("a session shared by the browser's tabs", () => {
   it("opens logged in where another tab logged in, and follows its log-out and log-in", async () => {
-    window.localStorage.setItem("atelier.refresh", "r1");
+    window.localStorage.setItem("atelier.session", "s1");
     thisTab({ verified: true });
     await waitFor(() => expect(screen.getByTestId("probe").textContent).toContain("in as ada@example.com"));
 
-    otherTabWrites("atelier.refresh", null);
+    otherTabWrites("atelier.session", null);
     expect(screen.getByTestId("probe").textContent).toBe("out You have logged out in another tab.");
-    otherTabWrites("atelier.refresh", "r9");
+    otherTabWrites("atelier.session", "s9");
     await waitFor(() => expect(screen.getByTestId("probe").textContent).toContain("in as ada@example.com"));
   });
 
   it("drops the verify banner's reason when another tab announces the address is verified", async () => {
-    window.localStorage.setItem("atelier.refresh", "r1");
+    window.localStorage.setItem("atelier.session", "s1");
     const profile = { verified: false };
     thisTab(profile);
     await waitFor(() => expect(screen.getByTestId("probe").textContent).toContain("verified=false"));
@@ -57,7 +57,7 @@ describe("a session shared by the browser's tabs", () => {
   });
 
   it("reads the profile again when the tab is shown, for a link opened in another browser", async () => {
-    window.localStorage.setItem("atelier.refresh", "r1");
+    window.localStorage.setItem("atelier.session", "s1");
     const profile = { verified: false };
     thisTab(profile);
     await waitFor(() => expect(screen.getByTestId("probe").textContent).toContain("verified=false"));

@@ -21,7 +21,8 @@ def _body(schema: dict) -> dict:
 
 
 def _obj(required: list[str], **props: Any) -> dict:
-    return {"type": "object", "additionalProperties": False, "required": required, "properties": props}
+    schema: dict = {"type": "object", "additionalProperties": False, "properties": props}
+    return {**schema, "required": required} if required else schema
 
 
 def _ok(status: str, description: str, schema: dict | None = None) -> dict:
@@ -50,7 +51,8 @@ COMPONENTS = {
     "schemas": {
         "Error": _obj(["error"], error=_obj(["code", "message"], code=STR, message=STR,
                                            fields={"type": "object", "additionalProperties": {"type": "array", "items": STR}})),
-        "TokenPair": _obj(["access", "refresh"], access=STR, refresh=STR),
+        "TokenPair": _obj(["access"], access=STR, refresh={
+            "type": "string", "description": "absent when it went into the HttpOnly atelier_refresh cookie (delivery: cookie)"}),
         "User": _obj(["id", "email", "tier"], id={"type": "string", "format": "uuid"}, email=EMAIL,
                      tier={"enum": ["free", "pro", "partner"]}),
         "Me": _obj(["id", "email", "tier", "verified", "date_joined"], id={"type": "string", "format": "uuid"},
@@ -69,6 +71,10 @@ COMPONENTS = {
     },
 }
 
+# Where the refresh token goes: the body (API clients), or an HttpOnly cookie (browsers).
+DELIVERY = {"enum": ["body", "cookie"], "description": "cookie: the refresh token is set as the HttpOnly, SameSite=Strict "
+            "atelier_refresh cookie for /api/auth/ and left out of the body"}
+
 ISSUED_KEY = {"allOf": [_ref("ApiKey"), {"type": "object", "required": ["secret"],
                                          "properties": {"secret": {"type": "string", "description": "shown once"}}}]}
 
@@ -79,10 +85,11 @@ PATHS = {
                                      _ok("200", "verified", _ref("Me")), _obj(["token"], token=TOKEN), auth=False)},
     "/api/auth/verify/resend": {"post": _op("Send a new verification e-mail (rate limited)", _ok("202", "sent"))},
     "/api/auth/token": {"post": _op("Log in (429 rate_limited after repeated failures from one address)", _ok("200", "tokens", _ref("TokenPair")),
-                                    _obj(["email", "password"], email=EMAIL, password=PASSWORD), auth=False)},
-    "/api/auth/token/refresh": {"post": _op("Rotate a refresh token; the new access token has current claims",
-                                            _ok("200", "tokens", _ref("TokenPair")), _obj(["refresh"], refresh=STR), auth=False)},
-    "/api/auth/logout": {"post": _op("End the session of this refresh token, its access tokens included", _ok("204", "revoked"), _obj(["refresh"], refresh=STR), auth=False)},
+                                    _obj(["email", "password"], email=EMAIL, password=PASSWORD, delivery=DELIVERY), auth=False)},
+    "/api/auth/token/refresh": {"post": _op("Rotate a refresh token (from the body, else from the atelier_refresh cookie); the new access token has current claims",
+                                            _ok("200", "tokens", _ref("TokenPair")), _obj([], refresh=STR, delivery=DELIVERY), auth=False)},
+    "/api/auth/logout": {"post": _op("End the session of this refresh token (from the body, else from the cookie, which is removed), its access tokens included",
+                                     _ok("204", "revoked"), _obj([], refresh=STR), auth=False)},
     "/api/auth/me": {
         "get": _op("The caller's account", _ok("200", "account", _ref("Me"))),
         "delete": _op("Delete the account (publishes auth.user.deleted)", _ok("204", "deleted"), _obj(["password"], password=PASSWORD)),

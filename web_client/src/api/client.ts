@@ -37,6 +37,12 @@ export interface TokenStore {
   exclusive?<T>(task: () => Promise<T>): Promise<T>;
 }
 
+/** The refresh token's place in a browser: auth's HttpOnly cookie, sent by the browser itself. */
+export const IN_COOKIE = "cookie";
+
+/** The body of a refresh or logout: the token itself, or nothing when the cookie carries it. */
+const refreshBody = (tokens: Tokens) => (tokens.refresh === IN_COOKIE ? {} : { refresh: tokens.refresh });
+
 /** What a renewal came to: new tokens, auth refusing the refresh token, or no answer. */
 type Renewal = "renewed" | "refused" | "unreachable";
 
@@ -155,7 +161,8 @@ export class ApiClient {
   }
 
   async login(email: string, password: string): Promise<Tokens> {
-    const tokens = await unwrap(this.pub.POST("/api/auth/token", { body: { email, password } }));
+    const answer = await unwrap(this.pub.POST("/api/auth/token", { body: { email, password, delivery: "cookie" } }));
+    const tokens = { access: answer.access, refresh: answer.refresh ?? IN_COOKIE };
     this.store.set(tokens);
     return tokens;
   }
@@ -165,7 +172,7 @@ export class ApiClient {
     const tokens = this.store.get();
     this.store.set(null);
     if (tokens) {
-      await this.raw("/api/auth/logout", { method: "POST", body: { refresh: tokens.refresh } }).catch(() => undefined);
+      await this.raw("/api/auth/logout", { method: "POST", body: refreshBody(tokens) }).catch(() => undefined);
     }
   }
 
@@ -176,7 +183,7 @@ export class ApiClient {
   /** Changing the password ends every other session; auth answers with this session's new tokens. */
   async changePassword(old_password: string, new_password: string): Promise<void> {
     const tokens = await unwrap(this.authed.POST("/api/auth/password/change", { body: { old_password, new_password } }));
-    if (tokens?.access && tokens.refresh) this.store.set({ access: tokens.access, refresh: tokens.refresh });
+    if (tokens?.access) this.store.set({ access: tokens.access, refresh: tokens.refresh ?? IN_COOKIE });
   }
 
   requestPasswordReset(email: string): Promise<unknown> {
@@ -346,13 +353,14 @@ export class ApiClient {
     return this.refreshing;
   }
 
-  /** Reads the refresh token only now: under the store's lock, another tab may just have rotated it. */
+  /** Reads the refresh token only now: under the store's lock, another tab may just have rotated it
+   * (in a browser the cookie is read by the browser itself, so it is always the newest). */
   private async refresh(): Promise<Renewal> {
     const tokens = this.store.get();
     if (!tokens) return "refused";
     let response: Response;
     try {
-      response = await this.raw("/api/auth/token/refresh", { method: "POST", body: { refresh: tokens.refresh } });
+      response = await this.raw("/api/auth/token/refresh", { method: "POST", body: refreshBody(tokens) });
     } catch {
       return "unreachable";
     }

@@ -1,29 +1,30 @@
 import { describe, expect, it, vi } from "vitest";
+import { IN_COOKIE } from "./client";
 import { browserTokenStore, sessionIdOf } from "./tokenStore";
 
 /** A JWT-shaped token naming session `sid` (only the payload matters to the store). */
 const token = (sid: string, n = 1) => `h.${btoa(JSON.stringify({ sid, n })).replace(/=+$/, "")}.s`;
 
 describe("browserTokenStore", () => {
-  it("keeps the refresh token for every tab and the access token only in this one", () => {
+  it("keeps no token where scripts can read it: the session's id for every tab, the access token in this one", () => {
     const tab = browserTokenStore(window.localStorage, undefined);
-    tab.set({ access: token("s1"), refresh: token("s1", 2) });
-    expect(window.localStorage.getItem("atelier.refresh")).toBe(token("s1", 2));
+    tab.set({ access: token("s1"), refresh: IN_COOKIE });
+    expect(window.localStorage.getItem("atelier.session")).toBe("s1");
     expect(JSON.stringify(window.localStorage)).not.toContain(token("s1"));
-    expect(tab.get()).toEqual({ access: token("s1"), refresh: token("s1", 2) });
+    expect(tab.get()).toEqual({ access: token("s1"), refresh: IN_COOKIE });
 
-    // A reload or another tab: logged in, with an access token still to fetch.
-    expect(browserTokenStore(window.localStorage, undefined).get()).toEqual({ access: "", refresh: token("s1", 2) });
+    // A reload or another tab: logged in, with an access token still to fetch (the cookie renews it).
+    expect(browserTokenStore(window.localStorage, undefined).get()).toEqual({ access: "", refresh: IN_COOKIE });
   });
 
   it("drops this tab's access token when another tab ends the session or starts another", () => {
     const tab = browserTokenStore(window.localStorage, undefined);
-    tab.set({ access: token("s1"), refresh: token("s1") });
-    window.localStorage.setItem("atelier.refresh", token("s1", 3)); // rotated elsewhere: same session
+    tab.set({ access: token("s1"), refresh: IN_COOKIE });
+    browserTokenStore(window.localStorage, undefined).set({ access: token("s1", 2), refresh: IN_COOKIE }); // renewed elsewhere
     expect(tab.get()?.access).toBe(token("s1"));
-    window.localStorage.setItem("atelier.refresh", token("s2")); // logged out and in again elsewhere
-    expect(tab.get()).toEqual({ access: "", refresh: token("s2") });
-    window.localStorage.removeItem("atelier.refresh");
+    window.localStorage.setItem("atelier.session", "s2"); // logged out and in again elsewhere
+    expect(tab.get()).toEqual({ access: "", refresh: IN_COOKIE });
+    window.localStorage.removeItem("atelier.session");
     expect(tab.get()).toBeNull();
   });
 
@@ -32,7 +33,7 @@ describe("browserTokenStore", () => {
     const tab = browserTokenStore(window.localStorage, { request } as unknown as LockManager);
     const listener = vi.fn();
     const stop = tab.subscribe(listener);
-    window.dispatchEvent(new StorageEvent("storage", { key: "atelier.refresh" }));
+    window.dispatchEvent(new StorageEvent("storage", { key: "atelier.session" }));
     window.dispatchEvent(new StorageEvent("storage", { key: "something.else" }));
     expect(listener).toHaveBeenCalledTimes(1);
     stop();

@@ -1,13 +1,14 @@
-// Where the browser keeps the session: the refresh token in localStorage, so every tab and a
-// reload share one session; the access token in this tab's memory only, so a script that reads
-// storage finds nothing it can call the API with directly. auth rotates refresh tokens and
-// revokes the whole session when a rotated one is used again, so tabs renew one at a time
-// (`exclusive`, a Web Lock) and each reads the newest refresh token when its turn comes.
-// auth sets no HttpOnly cookie: its API takes and returns tokens in JSON bodies.
+// Where the browser keeps the session: the refresh token in an HttpOnly cookie auth sets
+// (`delivery: "cookie"`), which no script on the page can read; the access token in this tab's
+// memory only. localStorage holds just the session's id, so every tab and a reload know that a
+// session exists, and a tab sees another one log out or in (the `storage` event). auth rotates
+// the refresh token and revokes the whole session when a rotated one is used again, so tabs
+// renew one at a time (`exclusive`, a Web Lock); the browser sends whichever cookie is newest.
 import type { Tokens } from "./types";
 import type { TokenStore } from "./client";
+import { IN_COOKIE } from "./client";
 
-const REFRESH_KEY = "atelier.refresh";
+const SESSION_KEY = "atelier.session";
 const RENEWAL_LOCK = "atelier.renewal";
 
 /** The session id a token names (auth keeps it across rotations), or null when unreadable. */
@@ -35,28 +36,29 @@ export function browserTokenStore(
   let access: string | null = null;
   const read = () => {
     try {
-      return storage.getItem(REFRESH_KEY);
+      return storage.getItem(SESSION_KEY);
     } catch {
       return null; // storage blocked (privacy settings): the session lasts as long as the page
     }
   };
   return {
     get(): Tokens | null {
-      const refresh = read();
-      if (!refresh) {
+      const session = read();
+      if (!session) {
         access = null;
         return null;
       }
       // Another tab may have logged out and in again: this tab's access token then belongs to an
       // ended session, and the empty one makes the client renew before its next call.
-      if (access && sessionIdOf(access) !== sessionIdOf(refresh)) access = null;
-      return { access: access ?? "", refresh };
+      const sid = access ? sessionIdOf(access) : null;
+      if (sid && sid !== session) access = null;
+      return { access: access ?? "", refresh: IN_COOKIE };
     },
     set(tokens) {
       access = tokens?.access || null;
       try {
-        if (tokens) storage.setItem(REFRESH_KEY, tokens.refresh);
-        else storage.removeItem(REFRESH_KEY);
+        if (tokens) storage.setItem(SESSION_KEY, (access && sessionIdOf(access)) || read() || "unknown");
+        else storage.removeItem(SESSION_KEY);
       } catch {
         // Blocked storage: nothing to share with other tabs.
       }
@@ -66,7 +68,7 @@ export function browserTokenStore(
     },
     subscribe(listener) {
       const onStorage = (event: StorageEvent) => {
-        if (event.key === REFRESH_KEY || event.key === null) listener();
+        if (event.key === SESSION_KEY || event.key === null) listener();
       };
       window.addEventListener("storage", onStorage);
       return () => window.removeEventListener("storage", onStorage);

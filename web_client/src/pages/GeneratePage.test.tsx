@@ -261,14 +261,14 @@ describe("Recent jobs across submissions", () => {
 
 describe("A reloaded tab", () => {
   it("renews its access token before it opens the running job's stream", async () => {
-    window.localStorage.setItem("atelier.refresh", "r1"); // all a reload keeps
+    window.localStorage.setItem("atelier.session", "s1"); // all a reload keeps (the refresh token is a cookie)
     window.history.replaceState(null, "", "/generate");
     const api = new ApiClient({
       store: browserTokenStore(window.localStorage, undefined),
       eventSource: (url) => new FakeEventSource(url) as unknown as EventSource,
       fetch: async (input) => {
         const url = String(input);
-        if (url === "/api/auth/token/refresh") return json(200, { access: "fresh", refresh: "r2" });
+        if (url === "/api/auth/token/refresh") return json(200, { access: "fresh" });
         if (url === "/api/auth/me") return json(200, ME);
         if (url.startsWith("/api/v1/jobs?")) return json(200, { items: [running], next_cursor: null });
         return json(404, { error: { code: "not_found", message: "no" } });

@@ -9,6 +9,7 @@ from accounts.passwords import check_new_password
 from common import attempts
 from signing.authentication import ACCOUNT_MANAGEMENT, PUBLIC
 from common.views import JsonApiView, correlation_id
+from signing.api import session_cookie
 from signing.services import issue_token_pair
 
 from .serializers import MeSerializer
@@ -71,7 +72,8 @@ class PasswordChangeView(JsonApiView):
         lifecycle.change_password(request.user, data["new_password"], correlation_id=correlation_id(request))
         # Every other session ends; this one continues with a fresh pair.
         pair = issue_token_pair(request.user)
-        return Response({"access": pair.access, "refresh": pair.refresh}, headers={"Cache-Control": "no-store"})
+        # A browser whose session lives in the cookie gets the new refresh token there too.
+        return session_cookie.pair_response(request, pair, in_cookie=session_cookie.cookie_mode(request, None))
 
 
 class PasswordResetView(_Public):

@@ -100,7 +100,7 @@ export interface paths {
                     "application/json": {
                         expires_in_days?: number | null;
                         name: string;
-                        scopes?: ("jobs:write" | "jobs:read" | "images:read" | "usage:read")[];
+                        scopes?: ("jobs:write" | "jobs:read" | "images:read" | "usage:read" | "billing:read")[];
                     };
                 };
             };
@@ -248,7 +248,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke a refresh token */
+        /** End the session of this refresh token (from the body, else from the cookie, which is removed), its access tokens included */
         post: {
             parameters: {
                 query?: never;
@@ -259,7 +259,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        refresh: string;
+                        refresh?: string;
                     };
                 };
             };
@@ -570,7 +570,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account; sends the verification e-mail */
+        /** Create an account; sends the verification e-mail (an address with an account gets the same 201 and its owner a mail) */
         post: {
             parameters: {
                 query?: never;
@@ -623,7 +623,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in (429 too_many_attempts after repeated failures) */
+        /** Log in (429 rate_limited after repeated failures from one address) */
         post: {
             parameters: {
                 query?: never;
@@ -634,6 +634,11 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /**
+                         * @description cookie: the refresh token is set as the HttpOnly, SameSite=Strict atelier_refresh cookie for /api/auth/ and left out of the body
+                         * @enum {unknown}
+                         */
+                        delivery?: "body" | "cookie";
                         /** Format: email */
                         email: string;
                         password: string;
@@ -676,7 +681,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Rotate a refresh token; the new access token has current claims */
+        /** Rotate a refresh token (from the body, else from the atelier_refresh cookie); the new access token has current claims */
         post: {
             parameters: {
                 query?: never;
@@ -687,7 +692,12 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        refresh: string;
+                        /**
+                         * @description cookie: the refresh token is set as the HttpOnly, SameSite=Strict atelier_refresh cookie for /api/auth/ and left out of the body
+                         * @enum {unknown}
+                         */
+                        delivery?: "body" | "cookie";
+                        refresh?: string;
                     };
                 };
             };
@@ -830,7 +840,7 @@ export interface components {
             prefix: string;
             /** Format: date-time */
             revoked_at: string | null;
-            scopes: ("jobs:write" | "jobs:read" | "images:read" | "usage:read")[];
+            scopes: ("jobs:write" | "jobs:read" | "images:read" | "usage:read" | "billing:read")[];
             /** @enum {unknown} */
             tier: "free" | "pro" | "partner";
         };
@@ -859,7 +869,8 @@ export interface components {
         };
         TokenPair: {
             access: string;
-            refresh: string;
+            /** @description absent when it went into the HttpOnly atelier_refresh cookie (delivery: cookie) */
+            refresh?: string;
         };
         User: {
             /** Format: email */
