@@ -222,13 +222,8 @@ async function billing({ page, step, shot }) {
   await page.waitForURL(/\/billing\?checkout=success/, { timeout: 30_000 });
   if (!page.url().startsWith(BASE_URL)) await page.goto(`${BASE_URL}/billing?checkout=success`);
   await page.getByTestId("checkout-success").waitFor();
-  step("waiting for the subscription to show");
-  for (let i = 0; i < 30 && !(await page.getByTestId("subscription").isVisible()); i++) {
-    await page.waitForTimeout(1000);
-    await page.reload();
-    await page.getByTestId("checkout-success").waitFor();
-  }
-  await loaded(page, "subscription", "the subscription");
+  step("waiting for the subscription to show, without reloading: the page asks again by itself");
+  await page.getByTestId("subscription").waitFor({ timeout: 30_000 });
   await page.getByTestId("invoices").waitFor();
   // The new tier travels payments -> auth by events; the page renews the token and the profile.
   const tier = (await page.getByTestId("subscription-plan").innerText()).match(/\((\w+)\)/)[1];
@@ -238,6 +233,11 @@ async function billing({ page, step, shot }) {
   await page.getByTestId("cancel-subscription").click();
   await page.getByTestId("subscription-status").getByText(/canceled|ends/).waitFor();
   await shot("billing-canceled", { phone: false });
+  step("changing my mind: resuming it before the period ends");
+  await page.getByTestId("resume-subscription").click();
+  await page.getByTestId("subscription-status").getByText(/^active$/).waitFor();
+  await page.getByTestId("cancel-subscription").waitFor();
+  await shot("billing-resumed");
 }
 
 /** API keys: create (secret once, copy), use it, revoke; the usage page. */

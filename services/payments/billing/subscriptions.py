@@ -1,4 +1,4 @@
-"""Subscription lifecycle outside webhooks: cancel (the subscriber), renew and expire
+"""Subscription lifecycle outside webhooks: cancel and resume (the subscriber), renew and expire
 (periodic tasks), forget (account deleted). Every step locks the row and re-checks its
 state, so a task run twice, or two runs at once, act once."""
 from __future__ import annotations
@@ -47,6 +47,34 @@ def cancel(user_id: str) -> Subscription:
         sub.save(update_fields=["status", "canceled_at", "updated_at"])
         events.subscription_canceled(sub)
         metrics.count_subscription_change("canceled")
+    return sub
+
+
+def resume(user_id: str) -> Subscription:
+    """Undo a cancellation before the period ends: the subscription renews again. Resuming an
+    active subscription answers it unchanged. Published as an activation (same plan, same
+    period end), which is how auth already learns that a cancellation no longer stands."""
+    with transaction.atomic():
+        sub = (Subscription.objects.select_for_update(of=("self",)).select_related("customer", "plan")
+               .filter(customer__user_id=user_id, status__in=LIVE_STATUSES).first())
+        if sub is None:
+            raise ApiError(code="subscription_not_found", detail="you have no subscription to resume",
+                           status_code=status.HTTP_404_NOT_FOUND)
+        if sub.status == SubscriptionStatus.ACTIVE:
+            return sub
+        if sub.status != SubscriptionStatus.CANCELED or sub.current_period_end <= timezone.now():
+            raise ApiError(code="subscription_not_resumable",
+                           detail="this subscription cannot be resumed; choose a plan on the pricing page",
+                           status_code=status.HTTP_409_CONFLICT)
+        try:
+            get_provider(sub.provider).resume(sub)
+        except ProviderError as exc:
+            raise ApiError(code="provider_unavailable", detail=f"the payment provider failed: {exc}",
+                           status_code=status.HTTP_503_SERVICE_UNAVAILABLE) from exc
+        sub.status, sub.canceled_at = SubscriptionStatus.ACTIVE, None
+        sub.save(update_fields=["status", "canceled_at", "updated_at"])
+        events.subscription_activated(sub, timezone.now())
+        metrics.count_subscription_change("resumed")
     return sub
 
 

@@ -235,6 +235,11 @@ export class ApiClient {
     return (await unwrap(this.authed.POST("/api/payments/subscription/cancel/", { body: {} as never }))).subscription ?? null;
   }
 
+  /** Undoes a cancellation before the period ends. */
+  async resumeSubscription(): Promise<Subscription | null> {
+    return (await unwrap(this.authed.POST("/api/payments/subscription/resume/", { body: {} as never }))).subscription ?? null;
+  }
+
   async invoices(): Promise<Invoice[]> {
     return (await unwrap(this.authed.GET("/api/payments/invoices/", { params: { query: { page_size: 50 } } }))).items;
   }

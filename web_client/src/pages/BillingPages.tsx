@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { ApiError, type Plan } from "../api";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { LoadError, Loading } from "../components/Loading";
@@ -86,6 +86,43 @@ export function BillingPage() {
   const ledger = useLoad(() => api.ledger(), [api]);
   const [banner, setBanner] = useState<string | null>(null);
   const [canceling, setCanceling] = useState(false);
+  const [resuming, setResuming] = useState(false);
+  const [arrived, setArrived] = useState(false);
+
+  // Back from a checkout: the payment reaches this service by the provider's webhook a moment
+  // later, so the page asks again until it shows (a subscription, or one more invoice), instead
+  // of leaving the user to reload.
+  const invoiceCount = invoices.data?.length ?? null;
+  const firstCount = useRef<number | null>(null);
+  if (firstCount.current === null && invoiceCount !== null) firstCount.current = invoiceCount;
+  const landed = arrived || (invoiceCount !== null && firstCount.current !== null && invoiceCount > firstCount.current);
+  useEffect(() => {
+    if (checkout !== "success" || landed) return;
+    let tries = 0;
+    const timer = setInterval(() => {
+      if (++tries > 20) return clearInterval(timer);
+      void Promise.all([subscription.reload(), invoices.reload(), ledger.reload()]);
+    }, 1500);
+    return () => clearInterval(timer);
+  }, [checkout, landed]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => {
+    if (landed) {
+      setArrived(true);
+      void reloadUser();
+    }
+  }, [landed, reloadUser]);
+
+  async function resume() {
+    setResuming(true);
+    try {
+      subscription.setData(await api.resumeSubscription());
+      void reloadUser();
+    } catch (error) {
+      setBanner(error instanceof Error ? error.message : "Could not resume the subscription.");
+    } finally {
+      setResuming(false);
+    }
+  }
 
   async function cancel() {
     if (!window.confirm("Cancel your subscription? You keep your plan until the end of the period.")) return;
@@ -151,6 +188,14 @@ export function BillingPage() {
               <div className="actions">
                 <button type="button" className="secondary" onClick={() => void cancel()} disabled={canceling} data-testid="cancel-subscription">
                   {canceling ? "Canceling…" : "Cancel subscription"}
+                </button>
+              </div>
+            )}
+            {sub.status === "canceled" && new Date(sub.current_period_end) > new Date() && (
+              <div className="actions">
+                <p className="hint">Changed your mind? Your plan keeps renewing if you resume it before {date(sub.current_period_end)}.</p>
+                <button type="button" onClick={() => void resume()} disabled={resuming} data-testid="resume-subscription">
+                  {resuming ? "Resuming…" : "Resume subscription"}
                 </button>
               </div>
             )}

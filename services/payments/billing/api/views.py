@@ -86,6 +86,17 @@ class CancelSubscriptionView(APIView):
         return Response({"subscription": SubscriptionSerializer(sub).data})
 
 
+class ResumeSubscriptionView(APIView):
+    permission_classes = OWN_SESSION_ONLY
+
+    @extend_schema(request=EmptyRequest, responses=inline_serializer("ResumedSubscription", {
+        "subscription": SubscriptionSerializer()}), summary="Undo a cancellation before the period ends")
+    def post(self, request: Request) -> Response:
+        EmptyRequest(data=request.data if request.data else {}).is_valid(raise_exception=True)
+        sub = subscriptions.resume(request.user.user_id)
+        return Response({"subscription": SubscriptionSerializer(sub).data})
+
+
 class InvoiceListView(APIView):
     permission_classes = BILLING_READ
 

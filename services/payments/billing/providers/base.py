@@ -78,6 +78,9 @@ class Provider(abc.ABC):
     def cancel_at_period_end(self, subscription: Any) -> None:
         """Tell the provider not to renew. Providers that renew on their own must override."""
 
+    def resume(self, subscription: Any) -> None:
+        """Undo cancel_at_period_end: renew again. Providers that renew on their own must override."""
+
     def request_renewal(self, subscription: Any) -> bool:
         """Charge the next period where this service drives renewals (the sandbox).
         Returns False where the provider renews by itself and reports by webhook."""

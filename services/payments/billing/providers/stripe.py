@@ -98,6 +98,16 @@ class StripeProvider(Provider):
         except stripe.StripeError as exc:
             raise _provider_error(exc) from exc
 
+    def resume(self, subscription) -> None:
+        # One key per cancellation undone: a later cancel and resume must reach Stripe again.
+        undone = int(subscription.canceled_at.timestamp()) if subscription.canceled_at else 0
+        try:
+            self.client.v1.subscriptions.update(
+                subscription.provider_subscription_id, params={"cancel_at_period_end": False},
+                options={"idempotency_key": f"resume-{subscription.id}-{undone}"})
+        except stripe.StripeError as exc:
+            raise _provider_error(exc) from exc
+
     def refund(self, payment, amount_cents: int, *, idempotency_key: str) -> str:
         # Stripe refunds a PaymentIntent; invoices are refunded through theirs.
         params: dict[str, Any] = {"amount": amount_cents, "metadata": {"payment_id": str(payment.id)}}

@@ -101,3 +101,27 @@ def test_user_sees_and_cancels_only_their_own_subscription(api_client, auth, cus
     mine = api_client.get("/api/payments/invoices", **auth).json()
     assert mine["total"] == 1 and mine["items"][0]["amount_cents"] == 1200
     assert api_client.get("/api/payments/subscription", **auth).json()["subscription"]["id"] == str(sub.id)
+
+
+def test_a_canceled_subscription_resumes_before_its_period_ends_and_renews_again(api_client, auth, customer, pro_plan):
+    sub = buy(api_client, auth)
+    api_client.post("/api/payments/subscription/cancel", format="json", **auth)
+    resumed = api_client.post("/api/payments/subscription/resume", format="json", **auth)
+    assert resumed.status_code == 200, resumed.content
+    body = resumed.json()["subscription"]
+    assert (body["status"], body["cancel_at_period_end"], body["canceled_at"]) == ("active", False, None)
+    # Resuming what runs already is a no-op with the same answer.
+    assert api_client.post("/api/payments/subscription/resume", format="json", **auth).json()["subscription"] == body
+    # Auth hears an activation after the cancellation: the plan no longer ends.
+    assert keys(customer) == ["subscription.activated", "subscription.canceled", "subscription.activated"]
+    assert subscriptions.expire_due(sub.current_period_end + timedelta(seconds=1)) == 0
+    assert subscriptions.renew_due(sub.current_period_end + timedelta(seconds=1)) == 1
+
+
+def test_an_ended_or_missing_subscription_cannot_be_resumed(api_client, auth, customer, pro_plan):
+    assert api_client.post("/api/payments/subscription/resume", format="json", **auth).status_code == 404
+    sub = buy(api_client, auth)
+    api_client.post("/api/payments/subscription/cancel", format="json", **auth)
+    Subscription.objects.filter(pk=sub.pk).update(current_period_end=timezone.now() - timedelta(seconds=1))
+    refused = api_client.post("/api/payments/subscription/resume", format="json", **auth)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "subscription_not_resumable"

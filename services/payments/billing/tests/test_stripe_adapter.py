@@ -83,6 +83,16 @@ def test_cancel_and_refund_reach_the_api(fake_stripe):
     assert [r[0] for r in FakeStripe.requests] == ["/v1/subscriptions/sub_1", "/v1/refunds"]
 
 
+def test_resume_asks_stripe_to_renew_again_once_per_cancellation(fake_stripe):
+    from datetime import datetime, timezone
+
+    sub = SimpleNamespace(id=uuid.uuid4(), provider_subscription_id="sub_1", canceled_at=datetime(2030, 1, 1, tzinfo=timezone.utc))
+    fake_stripe.resume(sub)
+    path, form, headers = FakeStripe.requests[-1]
+    assert path == "/v1/subscriptions/sub_1" and form == {"cancel_at_period_end": ["false"]}
+    assert headers["Idempotency-Key"] == f"resume-{sub.id}-{int(sub.canceled_at.timestamp())}"
+
+
 def test_api_refusals_become_terminal_provider_errors(fake_stripe):
     FakeStripe.fail_with = 400
     with pytest.raises(ProviderError) as caught:

@@ -117,6 +117,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/payments/subscription/resume/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Undo a cancellation before the period ends */
+        post: operations["subscription_resume_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/payments/webhooks/sandbox/": {
         parameters: {
             query?: never;
@@ -173,7 +190,10 @@ export interface components {
             credit_packs: components["schemas"]["CreditPack"][];
             plans: components["schemas"]["Plan"][];
         };
-        /** @description A typo in a field name must not silently fall back to a default. */
+        /**
+         * @description A typo in a field name must not silently fall back to a default. Unknown fields are
+         *     reported together with the other field errors, so one answer names every problem.
+         */
         CheckoutRequest: {
             credit_pack?: string;
             plan?: string;
@@ -263,6 +283,9 @@ export interface components {
             /** @description Price per interval in the currency's minor unit. */
             readonly price_cents: number;
             readonly tier: components["schemas"]["TierEnum"];
+        };
+        ResumedSubscription: {
+            subscription: components["schemas"]["Subscription"];
         };
         Subscription: {
             readonly cancel_at_period_end: boolean;
@@ -451,6 +474,25 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CanceledSubscription"];
+                };
+            };
+        };
+    };
+    subscription_resume_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResumedSubscription"];
                 };
             };
         };
