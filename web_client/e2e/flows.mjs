@@ -1,13 +1,14 @@
 // End-to-end flows through the SPA in headless Chromium, against a running platform.
 //
 //   BASE_URL=http://localhost:8000 ATELIER_MAIL_DIR=var/mail SCREENSHOT_DIR=test-results \
-//     node e2e/flows.mjs account|generate|billing|keys|finish|jobs|gallery
+//     node e2e/flows.mjs account|generate|billing|keys|finish|jobs|gallery|edit
 //
 // Exit 0: passed; 1: failed; 3: the platform lacks a route this flow needs (the pytest wrapper skips).
 import path from "node:path";
 import {
   BASE_URL, JOB_TIMEOUT_MS, SCREENSHOT_DIR, Unsupported, fillCredentials, loaded, mailedLink, newVerifiedUser, outcome, runFlow,
 } from "./lib.mjs";
+import { edit } from "./editFlow.mjs";
 import { gallery } from "./galleryFlow.mjs";
 import { jobs } from "./jobsFlow.mjs";
 
@@ -372,7 +373,7 @@ async function finish({ page, step, shot }) {
   await page.getByTestId("offline-banner").waitFor({ state: "detached" });
 }
 
-const FLOWS = { account, generate, billing, keys, finish, jobs, gallery };
+const FLOWS = { account, generate, billing, keys, finish, jobs, gallery, edit };
 const name = process.argv[2];
 if (!FLOWS[name]) {
   console.error(`usage: node e2e/flows.mjs ${Object.keys(FLOWS).join("|")}`);

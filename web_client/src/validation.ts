@@ -1,6 +1,8 @@
 import type { FieldErrors, Usage } from "./api";
+import { costInWords, costUnits } from "./cost";
 
-export const SIZES = [256, 384, 512, 640, 768, 1024] as const;
+/** Sides the width and height selects offer (576 makes 16:9 and 9:16 exact at 1024). */
+export const SIZES = [256, 384, 512, 576, 640, 768, 1024] as const;
 export const MIN_STEPS = 1;
 export const MAX_STEPS = 50;
 export const MAX_PROMPT = 2000;
@@ -8,6 +10,12 @@ export const MIN_PASSWORD = 8;
 export const MAX_BATCH = 4;
 export const GUIDANCE_MAX = 30;
 export const SEED_MAX = 2 ** 32 - 1;
+/** img2img/inpaint strength: the API takes (0, 1] (0 would return the input unchanged). */
+export const STRENGTH_MIN = 0.05;
+export const STRENGTH_STEP = 0.05;
+export const STRENGTH_DEFAULT = 0.75;
+
+export type JobKind = "txt2img" | "img2img" | "inpaint";
 
 export function validateCredentials(email: string, password: string): FieldErrors {
   const errors: FieldErrors = {};
@@ -24,6 +32,7 @@ export function validateNewPassword(password: string, field = "password"): Field
 }
 
 export interface GenerateValues {
+  kind: JobKind;
   prompt: string;
   negativePrompt: string;
   width: string;
@@ -34,6 +43,34 @@ export interface GenerateValues {
   seed: string;
   scheduler: string;
   n: string;
+  strength: string;
+}
+
+/** A shape the form offers, at the largest size of that shape the plan allows. */
+export interface SizePreset {
+  ratio: string;
+  /** null: no size of this shape fits the plan. */
+  size: { width: number; height: number } | null;
+}
+
+export const ASPECT_RATIOS = ["1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16"] as const;
+
+/** For each ratio, the largest width×height from SIZES of exactly that shape within the plan's
+ * limits (any size without limits), so a preset always matches the width and height selects. */
+export function sizePresets(limits: Limits): SizePreset[] {
+  const maxWidth = limits?.max_width ?? Infinity;
+  const maxHeight = limits?.max_height ?? Infinity;
+  return ASPECT_RATIOS.map((ratio) => {
+    const [across, down] = ratio.split(":").map(Number);
+    let best: SizePreset["size"] = null;
+    for (const width of SIZES) {
+      for (const height of SIZES) {
+        if (width * down !== height * across || width > maxWidth || height > maxHeight) continue;
+        if (!best || width * height > best.width * best.height) best = { width, height };
+      }
+    }
+    return { ratio, size: best };
+  });
 }
 
 export type Limits = Usage["limits"] | null;
@@ -73,7 +110,29 @@ export function validateGenerate(v: GenerateValues, limits: Limits, remainingTod
       ? "You have no images left today; your allowance resets at midnight UTC."
       : `You have ${remainingToday} image${remainingToday === 1 ? "" : "s"} left today.`];
   }
+  if (v.kind !== "txt2img") {
+    const strength = Number(v.strength);
+    if (v.strength.trim() === "" || !Number.isFinite(strength) || strength <= 0 || strength > 1) {
+      errors.strength = ["Strength is a number above 0 and at most 1."];
+    }
+  }
+  // The server refuses outright a job that costs more than the whole per-minute budget.
+  const perMinute = limits?.requests_per_minute;
+  if (perMinute !== undefined && !errors.steps && !errors.n && !errors.width && !errors.height) {
+    const cost = costUnits(Number(v.width), Number(v.height), steps, n);
+    if (cost > perMinute) {
+      errors.cost = [`This job costs ${costInWords(cost)}; your plan allows ${costInWords(perMinute)} a minute. Use fewer steps or images, or a smaller size.`];
+    }
+  }
   return errors;
+}
+
+/** What an img2img or inpaint job needs besides its values: a picture, and for inpaint some paint. */
+export function validateInputs(kind: JobKind, hasInput: boolean, painted: boolean): FieldErrors {
+  if (kind === "txt2img") return {};
+  if (!hasInput) return { init_image: ["Choose the picture to start from: upload one, or use one of your images."] };
+  if (kind === "inpaint" && !painted) return { mask: ["Paint over the part of the picture that should change."] };
+  return {};
 }
 
 export const hasErrors = (errors: FieldErrors) => Object.keys(errors).length > 0;

@@ -82,7 +82,7 @@ describe("GenerateForm", () => {
     render(<GenerateForm api={api} busy={false} usage={null} onSubmitted={vi.fn()} />);
     await userEvent.type(screen.getByLabelText("Prompt"), "a red fox");
     await userEvent.click(screen.getByRole("button", { name: "Generate" }));
-    expect((await screen.findByTestId("rate-limit")).textContent).toContain("faster than your plan allows");
+    expect((await screen.findByTestId("rate-limit")).textContent).toContain("used up for now and this job costs 1 cost unit");
     expect(screen.getByTestId("countdown").textContent).toBe("2 s"); // the header wins over the body
     expect((screen.getByRole("button", { name: "Generate" }) as HTMLButtonElement).disabled).toBe(true);
     await waitFor(() => expect(screen.getByTestId("countdown").textContent).toBe("1 s"), { timeout: 2000 });

@@ -1,23 +1,43 @@
 import { useEffect, useState, type FormEvent, type KeyboardEvent } from "react";
 import { ApiError, SCHEDULERS, TERMINAL_STATUSES, type ApiClient, type FieldErrors, type Job, type JobRequest, type Usage } from "../api";
+import { costInWords, costUnits } from "../cost";
 import { useStoredDraft } from "../hooks/useStoredDraft";
+import { fitWithin, jobSide, type InputImage } from "../imageInput";
+import { hasPaint, maskDataUrl, type Stroke } from "../mask";
 import { Link } from "../router";
-import { GUIDANCE_MAX, MAX_BATCH, SIZES, hasErrors, validateGenerate, type GenerateValues } from "../validation";
+import {
+  GUIDANCE_MAX, MAX_BATCH, SIZES, STRENGTH_DEFAULT, STRENGTH_MIN, STRENGTH_STEP, hasErrors, validateGenerate, validateInputs,
+  type GenerateValues, type JobKind,
+} from "../validation";
 import { Countdown } from "./Countdown";
 import { ErrorBanner } from "./ErrorBanner";
-import { jobPath } from "./JobView";
 import { Field } from "./Field";
+import { InputImagePicker } from "./InputImagePicker";
+import { JobCost } from "./JobCost";
+import { jobPath } from "./JobView";
+import { MaskPainter } from "./MaskPainter";
+import { SizePresets } from "./SizePresets";
 
 export const DEFAULT_VALUES: GenerateValues = {
-  prompt: "", negativePrompt: "", width: "256", height: "256", steps: "20", guidance: "7.5",
-  seedMode: "random", seed: "", scheduler: "default", n: "1",
+  kind: "txt2img", prompt: "", negativePrompt: "", width: "256", height: "256", steps: "20", guidance: "7.5",
+  seedMode: "random", seed: "", scheduler: "default", n: "1", strength: String(STRENGTH_DEFAULT),
 };
+
+const KINDS: { kind: JobKind; label: string; hint: string }[] = [
+  { kind: "txt2img", label: "Text to image", hint: "from the prompt alone" },
+  { kind: "img2img", label: "Image to image", hint: "a new picture from yours" },
+  { kind: "inpaint", label: "Inpaint", hint: "repaint the part you brush over" },
+];
 
 /** The form's values for a job's parameters ("use these settings again"). */
 export function valuesFromParams(params: Record<string, unknown>, seed?: number): GenerateValues {
   const str = (key: string, fallback: string) => (params[key] === undefined || params[key] === null ? fallback : String(params[key]));
   const fixed = seed ?? (typeof params.seed === "number" ? params.seed : undefined);
+  // An image-based job keeps its kind: the form keeps the input image it has (the API does not
+  // give the job's input back), and asks for one when it has none.
+  const kind = KINDS.some((k) => k.kind === params.kind) ? (params.kind as JobKind) : "txt2img";
   return {
+    kind, strength: str("strength", DEFAULT_VALUES.strength),
     prompt: str("prompt", ""), negativePrompt: str("negative_prompt", ""), width: str("width", DEFAULT_VALUES.width),
     height: str("height", DEFAULT_VALUES.height), steps: str("steps", DEFAULT_VALUES.steps),
     guidance: str("guidance", DEFAULT_VALUES.guidance), scheduler: str("scheduler", "default"),
@@ -27,12 +47,14 @@ export function valuesFromParams(params: Record<string, unknown>, seed?: number)
   };
 }
 
-/** A 429 in words: which limit, and the plan's number where we know it. */
-export function limitMessage(error: ApiError, usage: Usage | null): string {
+/** A 429 in words: which limit, and the plan's number where we know it. `cost` is the refused
+ * job's, in the units the per-minute limit counts (never "requests": a big job spends several). */
+export function limitMessage(error: ApiError, usage: Usage | null, cost?: number): string {
   const limits = usage?.limits;
   switch (error.code) {
     case "rate_limited":
-      return `You are sending requests faster than your plan allows${limits ? ` (${limits.requests_per_minute} a minute)` : ""}.`;
+      return `Your plan's ${limits ? `${costInWords(limits.requests_per_minute)} a minute are` : "cost units for this minute are"} used up for now`
+        + `${cost === undefined ? "" : ` and this job costs ${costInWords(cost)}`}; they refill as time passes.`;
     case "quota_exceeded":
       return `You have used today's images${limits ? ` (${limits.images_per_day} a day)` : ""}.`;
     case "concurrency_limit":
@@ -42,21 +64,44 @@ export function limitMessage(error: ApiError, usage: Usage | null): string {
   }
 }
 
-function toRequest(v: GenerateValues): JobRequest {
+/** What is sent with an img2img or inpaint job besides the values. */
+interface EditInputs {
+  input: InputImage | null;
+  strokes: Stroke[];
+}
+
+/** The mask's size: the input's, within the plan (the API refuses a larger mask as it would the image). */
+function maskSize(input: InputImage, usage: Usage | null) {
+  return fitWithin(input.width, input.height, usage?.limits.max_width ?? Infinity, usage?.limits.max_height ?? Infinity);
+}
+
+function toRequest(v: GenerateValues, { input, strokes }: EditInputs, usage: Usage | null): JobRequest {
   const request: JobRequest = {
-    kind: "txt2img", prompt: v.prompt.trim(), width: Number(v.width), height: Number(v.height),
+    kind: v.kind, prompt: v.prompt.trim(), width: Number(v.width), height: Number(v.height),
     steps: Number(v.steps), guidance: Number(v.guidance), n: Number(v.n),
   };
   if (v.negativePrompt.trim()) request.negative_prompt = v.negativePrompt.trim();
   if (v.seedMode === "fixed") request.seed = Number(v.seed);
   if (v.scheduler !== "default") request.scheduler = v.scheduler;
+  if (v.kind !== "txt2img" && input) {
+    request.init_image = input.ref;
+    request.strength = Number(v.strength);
+    if (v.kind === "inpaint") {
+      const size = maskSize(input, usage);
+      request.mask = maskDataUrl(strokes, size.width, size.height);
+    }
+  }
   return request;
 }
 
 const FIELD_NAMES: Record<string, keyof GenerateValues> = {
   prompt: "prompt", negative_prompt: "negativePrompt", width: "width", height: "height", steps: "steps",
-  guidance: "guidance", seed: "seed", scheduler: "scheduler", n: "n",
+  guidance: "guidance", seed: "seed", scheduler: "scheduler", n: "n", strength: "strength",
 };
+/** Fields shown by their own components (the picker, the painter, the cost line), not by a Field. */
+const OWN_FIELDS = new Set(["init_image", "mask", "cost"]);
+/** The element that takes focus for an error on each field, where its id differs from the name. */
+const FOCUS_IDS: Record<string, string> = { negative_prompt: "negative-prompt", init_image: "init_image", mask: "mask", cost: "cost" };
 
 const SHORTCUT = typeof navigator !== "undefined" && /Mac|iP(hone|ad|od)/.test(navigator.platform) ? "⌘+Enter" : "Ctrl+Enter";
 
@@ -74,12 +119,14 @@ interface Props {
   busy: boolean;
   usage: Usage | null;
   preset?: GenerateValues | null;
+  /** A picture handed over ("use this image" on a result, "use as input" in the gallery). */
+  inputPreset?: InputImage | null;
   /** Where the draft is kept (per person), so it survives reloads; null keeps it in memory. */
   draftKey?: string | null;
   onSubmitted: (job: Job) => void;
 }
 
-export function GenerateForm({ api, busy, usage, preset, draftKey = null, onSubmitted }: Props) {
+export function GenerateForm({ api, busy, usage, preset, inputPreset, draftKey = null, onSubmitted }: Props) {
   // The draft fills a blank form; settings handed over (`preset`: re-run, "use these settings")
   // replace it below, and a draft whose key arrives later never overrides them.
   const [v, setV] = useStoredDraft<GenerateValues>(draftKey, DEFAULT_VALUES);
@@ -87,6 +134,9 @@ export function GenerateForm({ api, busy, usage, preset, draftKey = null, onSubm
   const [banner, setBanner] = useState<string | null>(null);
   const [sending, setSending] = useState(false);
   const [limited, setLimited] = useState<{ seconds: number; message: string; inTheWay: Job[] } | null>(null);
+  // The picture and the mask live only in this page: a data URL is too big for the draft.
+  const [input, setInput] = useState<InputImage | null>(null);
+  const [strokes, setStrokes] = useState<Stroke[]>([]);
   const limits = usage?.limits ?? null;
 
   useEffect(() => {
@@ -96,29 +146,50 @@ export function GenerateForm({ api, busy, usage, preset, draftKey = null, onSubm
     }
   }, [preset]);
 
+  useEffect(() => {
+    if (inputPreset) chooseInput(inputPreset);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [inputPreset]);
+
+  /** A new input image: its mask starts empty, a text-to-image form turns to image-to-image, and
+   * the job takes the picture's size (the worker would stretch it to another shape). */
+  function chooseInput(next: InputImage | null) {
+    setInput(next);
+    setStrokes([]);
+    setFields(({ init_image: _input, mask: _mask, ...rest }) => rest);
+    if (!next) return;
+    const size = maskSize(next, usage);
+    setV((old) => ({
+      ...old, kind: old.kind === "txt2img" ? "img2img" : old.kind,
+      width: String(jobSide(size.width)), height: String(jobSide(size.height)),
+    }));
+  }
+
   const set = (name: keyof GenerateValues) => (event: { target: { value: string } }) =>
     setV((old) => ({ ...old, [name]: event.target.value }));
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    const errors = validateGenerate(v, limits, usage?.remaining.images_today ?? null);
+    const errors = { ...validateGenerate(v, limits, usage?.remaining.images_today ?? null), ...validateInputs(v.kind, input !== null, hasPaint(strokes)) };
     setFields(errors);
     setBanner(null);
     if (hasErrors(errors)) {
-      document.getElementById(Object.keys(errors)[0] === "negative_prompt" ? "negative-prompt" : Object.keys(errors)[0])?.focus();
+      const first = Object.keys(errors)[0];
+      document.getElementById(FOCUS_IDS[first] ?? first)?.focus();
       return;
     }
     setSending(true);
     try {
-      onSubmitted(await api.createJob(toRequest(v)));
+      onSubmitted(await api.createJob(toRequest(v, { input, strokes }, usage)));
     } catch (error) {
       if (error instanceof ApiError && error.status === 429) {
         const inTheWay = error.code === "concurrency_limit" ? await jobsInTheWay(api) : [];
-        setLimited({ seconds: error.retryAfter ?? 10, message: limitMessage(error, usage), inTheWay });
+        const cost = costUnits(Number(v.width), Number(v.height), Number(v.steps), Number(v.n));
+        setLimited({ seconds: error.retryAfter ?? 10, message: limitMessage(error, usage, cost), inTheWay });
       } else if (error instanceof ApiError && hasErrors(error.fields)) {
         setFields(error.fields);
         // Errors about fields this form does not show still need to be seen.
-        const other = Object.entries(error.fields).filter(([name]) => !(name in FIELD_NAMES));
+        const other = Object.entries(error.fields).filter(([name]) => !(name in FIELD_NAMES) && !OWN_FIELDS.has(name));
         setBanner(other.length ? `${error.message} (${other.map(([n, m]) => `${n}: ${m.join(" ")}`).join("; ")})` : error.message);
       } else if (error instanceof ApiError && error.code === "email_unverified") {
         setBanner("Verify your e-mail address before generating: open the link we sent you (see your account page to resend it).");
@@ -136,6 +207,8 @@ export function GenerateForm({ api, busy, usage, preset, draftKey = null, onSubm
       {size}px{max !== undefined && size > max ? " (needs a higher plan)" : ""}
     </option>
   );
+  // A size from an input image or an older job that is not one of the usual sides stays choosable.
+  const sides = (current: string) => [...new Set([...SIZES, Number(current)])].filter((side) => side > 0).sort((a, b) => a - b);
   const disabled = busy || sending || limited !== null;
   // Ctrl+Enter (⌘+Enter on a Mac) sends from any field, the prompt's text area included.
   function submitOnCtrlEnter(event: KeyboardEvent<HTMLFormElement>) {
@@ -172,6 +245,41 @@ export function GenerateForm({ api, busy, usage, preset, draftKey = null, onSubm
         </p>
       )}
       <form onSubmit={onSubmit} onKeyDown={submitOnCtrlEnter} noValidate>
+        <fieldset className="kind-choice">
+          <legend>What to make</legend>
+          {KINDS.map(({ kind, label, hint }) => (
+            <label key={kind} className="inline kind-option">
+              <input type="radio" name="kind" value={kind} checked={v.kind === kind}
+                onChange={() => setV((old) => ({ ...old, kind }))} data-testid={`kind-${kind}`} />
+              <span>{label} <span className="hint">{hint}</span></span>
+            </label>
+          ))}
+        </fieldset>
+        {v.kind !== "txt2img" && (
+          <div className="edit-inputs">
+            <InputImagePicker input={input} limits={limits} onChange={chooseInput} errors={fields.init_image}>
+              {v.kind === "inpaint" && input ? (
+                <MaskPainter imageUrl={input.url} {...maskSize(input, usage)} strokes={strokes}
+                  onChange={(next) => {
+                    setStrokes(next);
+                    setFields(({ mask: _mask, ...rest }) => rest);
+                  }} errors={fields.mask} />
+              ) : undefined}
+            </InputImagePicker>
+            {v.kind === "inpaint" && !input && fields.mask && <p className="field-error" data-testid="mask-error">{fields.mask.join(" ")}</p>}
+            <Field id="strength" label="Strength" errors={fields.strength}
+              hint="How far the result may move from the input: low keeps it, 1 repaints it freely.">
+              {(describedBy, invalid) => (
+                <div className="strength">
+                  <input type="range" min={STRENGTH_MIN} max={1} step={STRENGTH_STEP} value={Number(v.strength) || STRENGTH_DEFAULT}
+                    onChange={set("strength")} aria-label="Strength slider" aria-describedby={describedBy} data-testid="strength-range" />
+                  <input id="strength" type="number" inputMode="decimal" min={STRENGTH_MIN} max={1} step={STRENGTH_STEP} value={v.strength}
+                    onChange={set("strength")} aria-describedby={describedBy} aria-invalid={invalid} data-testid="strength-input" />
+                </div>
+              )}
+            </Field>
+          </div>
+        )}
         <Field id="prompt" label="Prompt" errors={fields.prompt}>
           {(describedBy, invalid) => (
             <textarea id="prompt" name="prompt" rows={3} value={v.prompt} onChange={set("prompt")}
@@ -185,12 +293,14 @@ export function GenerateForm({ api, busy, usage, preset, draftKey = null, onSubm
               aria-describedby={describedBy} aria-invalid={invalid} data-testid="negative-prompt-input" />
           )}
         </Field>
+        <SizePresets width={v.width} height={v.height} limits={limits}
+          onPick={(width, height) => setV((old) => ({ ...old, width: String(width), height: String(height) }))} />
         <div className="row">
           <Field id="width" label="Width" errors={fields.width}>
             {(describedBy, invalid) => (
               <select id="width" value={v.width} onChange={set("width")} aria-describedby={describedBy}
                 aria-invalid={invalid} data-testid="width-select">
-                {SIZES.map(sizeOption(limits?.max_width))}
+                {sides(v.width).map(sizeOption(limits?.max_width))}
               </select>
             )}
           </Field>
@@ -198,7 +308,7 @@ export function GenerateForm({ api, busy, usage, preset, draftKey = null, onSubm
             {(describedBy, invalid) => (
               <select id="height" value={v.height} onChange={set("height")} aria-describedby={describedBy}
                 aria-invalid={invalid} data-testid="height-select">
-                {SIZES.map(sizeOption(limits?.max_height))}
+                {sides(v.height).map(sizeOption(limits?.max_height))}
               </select>
             )}
           </Field>
@@ -252,6 +362,7 @@ export function GenerateForm({ api, busy, usage, preset, draftKey = null, onSubm
             </Field>
           )}
         </fieldset>
+        <JobCost width={Number(v.width)} height={Number(v.height)} steps={Number(v.steps)} n={Number(v.n)} usage={usage} errors={fields.cost} />
         <div className="actions">
           <span className="hint shortcut" aria-hidden="true">{SHORTCUT}</span>
           <button type="submit" aria-keyshortcuts="Control+Enter Meta+Enter" disabled={disabled} data-testid="generate-button">

@@ -1,4 +1,5 @@
 import { TERMINAL_STATUSES, jobErrorMessage, jobPhase, progressPercent, type Job, type JobImage } from "../api";
+import { imageFileName } from "../downloadName";
 
 function statusText(job: Job): string {
   switch (jobPhase(job)) {
@@ -39,19 +40,17 @@ export function jobTitle(job: Job): string {
   }
 }
 
-function fileName(job: Job, image: JobImage, index: number) {
-  return `atelier-${job.id.slice(0, 8)}-${index + 1}-seed${image.seed}.png`;
-}
-
 interface Props {
   job: Job;
   streamError: string | null;
   canceling?: boolean;
   onCancel?: () => void;
   onReuse?: (job: Job, image?: JobImage) => void;
+  /** "Use this image": start an img2img or inpaint job from it. */
+  onUseAsInput?: (image: JobImage) => void;
 }
 
-export function JobView({ job, streamError, canceling = false, onCancel, onReuse }: Props) {
+export function JobView({ job, streamError, canceling = false, onCancel, onReuse, onUseAsInput }: Props) {
   const percent = progressPercent(job);
   const images = job.images ?? [];
   const prompt = typeof job.params?.prompt === "string" ? job.params.prompt : null;
@@ -95,12 +94,17 @@ export function JobView({ job, streamError, canceling = false, onCancel, onReuse
               <figcaption>
                 Seed <span data-testid="image-seed">{image.seed}</span> · {image.width}×{image.height}
                 <span className="figure-actions">
-                  <a href={image.url} download={fileName(job, image, index)} data-testid="download-link">
+                  <a href={image.url} download={imageFileName(prompt, image.seed, image.url)} data-testid="download-link">
                     Download<span className="visually-hidden"> image {index + 1}</span>
                   </a>
                   {onReuse && (
                     <button type="button" className="link-button" onClick={() => onReuse(job, image)} data-testid="reuse-button">
                       Use these settings again<span className="visually-hidden"> (seed {image.seed})</span>
+                    </button>
+                  )}
+                  {onUseAsInput && (
+                    <button type="button" className="link-button" onClick={() => onUseAsInput(image)} data-testid="use-as-input-button">
+                      Use this image<span className="visually-hidden"> {index + 1} as the input</span>
                     </button>
                   )}
                 </span>

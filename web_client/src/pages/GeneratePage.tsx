@@ -1,6 +1,8 @@
 import { useEffect, useRef, useState } from "react";
 import { ApiError, TERMINAL_STATUSES, isUnavailable, type Job, type JobImage } from "../api";
 import { GenerateForm, valuesFromParams } from "../components/GenerateForm";
+import { pickUpHandoff } from "../handoff";
+import type { InputImage } from "../imageInput";
 import { JobView, jobPath } from "../components/JobView";
 import { PageTitle } from "../components/PageTitle";
 import { RecentJobs } from "../components/RecentJobs";
@@ -18,6 +20,7 @@ export function GeneratePage() {
   const usage = useLoad(() => api.usage().catch((error) => (isUnavailable(error) ? null : Promise.reject(error))), [api]);
   const [followed, setFollowed] = useState<Job | null>(null);
   const [preset, setPreset] = useState<GenerateValues | null>(null);
+  const [inputPreset, setInputPreset] = useState<InputImage | null>(null);
   const [canceling, setCanceling] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const [revealed, setRevealed] = useState(0);
@@ -26,6 +29,24 @@ export function GeneratePage() {
   const recent = useRecentJobs(api, job);
   const active = job !== null && !TERMINAL_STATUSES.has(job.status);
   const requested = query.get("job");
+  const handoffKey = `${query.get("from") ?? ""}:${query.get("use") ?? ""}`;
+
+  // An image handed over from the gallery (`?from=<image id>&use=settings|input`): its settings
+  // fill the form; as input, it also becomes the picture an image-to-image job starts from.
+  useEffect(() => {
+    const handoff = pickUpHandoff(query);
+    if (!handoff) return;
+    const values = valuesFromParams(handoff.params, handoff.seed);
+    if (handoff.use === "settings") {
+      setPreset(values);
+      return;
+    }
+    // A new picture from this one: same prompt and settings, a fresh seed.
+    setPreset({ ...values, kind: "img2img", seedMode: "random", seed: "" });
+    setInputPreset({ ref: handoff.image.id, url: handoff.image.url, width: handoff.image.width, height: handoff.image.height, label: "an image from your gallery" });
+    // Only a new hand-off address starts this.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [handoffKey]);
 
   // A job named in the address (a reload, another tab, the link in a refusal): follow it.
   useEffect(() => {
@@ -74,17 +95,26 @@ export function GeneratePage() {
     }
   }
 
-  function reuse(source: Job, image?: JobImage) {
-    setPreset(valuesFromParams(source.params ?? {}, image?.seed));
+  function backToTheForm() {
     window.scrollTo?.(0, 0);
     document.getElementById("prompt")?.focus();
+  }
+
+  function reuse(source: Job, image?: JobImage) {
+    setPreset(valuesFromParams(source.params ?? {}, image?.seed));
+    backToTheForm();
+  }
+
+  function startFromImage(image: JobImage) {
+    setInputPreset({ ref: image.id, url: image.url, width: image.width, height: image.height, label: `your image (seed ${image.seed})` });
+    backToTheForm();
   }
 
   return (
     <div className="generate-page">
       <PageTitle>Generate</PageTitle>
       <div className="generate-layout">
-        <GenerateForm api={api} busy={active} usage={usage.data ?? null} preset={preset}
+        <GenerateForm api={api} busy={active} usage={usage.data ?? null} preset={preset} inputPreset={inputPreset}
           draftKey={user ? `atelier.draft.${user.id}` : null}
           onSubmitted={(created) => {
             show(created);
@@ -94,7 +124,8 @@ export function GeneratePage() {
           <div ref={resultRef} className="generate-result">
             {problem && <p className="banner banner-error" role="alert">{problem}</p>}
             {job ? (
-              <JobView job={job} streamError={streamError} canceling={canceling} onCancel={() => void cancel()} onReuse={reuse} />
+              <JobView job={job} streamError={streamError} canceling={canceling} onCancel={() => void cancel()} onReuse={reuse}
+                onUseAsInput={job.status === "succeeded" ? startFromImage : undefined} />
             ) : (
               <p className="card hint generate-placeholder">Your images appear here, with their progress while they are made.</p>
             )}

@@ -1,0 +1,40 @@
+// What a job costs in the server's units, so the form can say it before Generate. This mirrors
+// services/pre_inference/app/domain/policy.py `cost_units`; change both together.
+// The rate limit (`usage.limits.requests_per_minute`) is counted in these units, per minute.
+
+/** The reference job costs exactly one unit: 512×512 pixels, 30 steps, one image. */
+export const REFERENCE_PIXELS = 512 * 512;
+export const REFERENCE_STEPS = 30;
+/** Nothing costs less than one request. */
+export const MIN_COST = 1;
+
+/** The job's size in units before the minimum: `width*height/512² * steps/30 * n`. */
+export function rawCostUnits(width: number, height: number, steps: number, n: number): number {
+  return ((width * height) / REFERENCE_PIXELS) * (steps / REFERENCE_STEPS) * n;
+}
+
+/** `max(1, raw)`, rounded to 4 places like the server's `round(x, 4)`. */
+export function costUnits(width: number, height: number, steps: number, n: number): number {
+  return Math.round(Math.max(MIN_COST, rawCostUnits(width, height, steps, n)) * 10_000) / 10_000;
+}
+
+/** "1 cost unit", "2.925 cost units": at most 4 places, as the server counts them. */
+export function costInWords(units: number): string {
+  const number = Number.isInteger(units) ? String(units) : String(Number(units.toFixed(4)));
+  return `${number} cost unit${units === 1 ? "" : "s"}`;
+}
+
+/** The per-minute budget left at `nowMs`, from `usage.resets_at.minute` (when it is full again).
+ * The server's limit is a GCRA bucket: it refills continuously, one unit every 60/perMinute s,
+ * so what is left is the part of the minute that has already refilled. */
+export function budgetLeft(perMinute: number, fullAtMs: number, nowMs: number): number {
+  const emptyFor = Math.min(60_000, Math.max(0, fullAtMs - nowMs));
+  return (perMinute * (60_000 - emptyFor)) / 60_000;
+}
+
+/** Seconds until `needed` units have flowed back into a budget of `perMinute` that has `left` now:
+ * the server's budget refills continuously (one unit every 60/perMinute s), not once a minute. */
+export function secondsUntilAffordable(needed: number, left: number, perMinute: number): number {
+  if (perMinute <= 0) return Infinity;
+  return Math.max(0, Math.ceil(((needed - left) * 60) / perMinute));
+}
