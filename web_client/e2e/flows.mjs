@@ -193,6 +193,13 @@ async function generate({ page, step, shot }) {
 
 /** Pricing -> sandbox hosted checkout -> back to /billing with the success banner; cancel. */
 async function billing({ page, step, shot }) {
+  step("the front page tells a visitor what Atelier is and what each plan gives");
+  await page.goto(`${BASE_URL}/`);
+  await page.getByTestId("landing").waitFor();
+  const facts = page.locator('[data-testid^="plan-facts-"]');
+  await facts.first().waitFor();
+  if (!/images a day/.test(await facts.first().innerText())) throw new Error("the front page's plans say nothing of their limits");
+  await shot("landing");
   step("opening pricing as a visitor");
   await page.goto(`${BASE_URL}/pricing`);
   await loaded(page, "plan-pro", "pricing").catch(async (error) => {
@@ -230,6 +237,13 @@ async function billing({ page, step, shot }) {
   const tier = (await page.getByTestId("subscription-plan").innerText()).match(/\((\w+)\)/)[1];
   await page.getByTestId("user-chip").getByText(`· ${tier}`).waitFor({ timeout: 30_000 });
   await shot("billing");
+  step("pricing marks the plan I have now and offers no second purchase of it");
+  await page.goto(`${BASE_URL}/pricing`);
+  await page.getByTestId(`plan-${code}`).getByTestId("current-plan").waitFor();
+  if (await page.getByTestId(`buy-${code}`).count()) throw new Error("pricing offers the plan I already have");
+  await shot("pricing-current", { phone: false });
+  await page.goto(`${BASE_URL}/billing`);
+  await loaded(page, "subscription", "the subscription");
   step("canceling the subscription");
   await page.getByTestId("cancel-subscription").click();
   await page.getByTestId("subscription-status").getByText(/canceled|ends/).waitFor();

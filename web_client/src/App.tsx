@@ -12,6 +12,7 @@ import { KeysPage } from "./pages/KeysPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { UsagePage } from "./pages/UsagePage";
 import { Link, Router, useRouter } from "./router";
+import { LandingPage } from "./pages/LandingPage";
 import { SessionProvider, useSession } from "./session";
 
 interface Route {
@@ -45,7 +46,7 @@ function Redirect({ to }: { to: string }) {
 function Pages() {
   const { path } = useRouter();
   const { loggedIn, user } = useSession();
-  if (path === "/") return <Redirect to={loggedIn ? "/generate" : "/login"} />;
+  if (path === "/") return loggedIn ? <Redirect to="/generate" /> : <LandingPage />;
   const route = ROUTES[path];
   if (!route) return <NotFoundPage />;
   if (route.private && !loggedIn) return <Redirect to={`/login?next=${encodeURIComponent(path + window.location.search)}`} />;

@@ -78,6 +78,9 @@ def build_routing_table(settings: Settings) -> RoutingTable:
         # 24 MiB: an img2img job carries an 8 MiB image and its mask as base64 data URLs.
         Route("api_pre_inference", "/api/v1/", "pre_inference", pre_inference, requires_token=True, timeout_s=60.0, max_body_bytes=24 * MIB,
               sse_paths=re.compile(r"^/api/v1/jobs/[^/]+/events/?$")),
+        # What each tier allows is public: the front page and pricing show it before sign-up.
+        Route("api_pre_inference_tiers", "/api/v1/tiers/", "pre_inference", pre_inference, requires_token=False,
+              timeout_s=15.0, max_body_bytes=0),
         # The API description is public, like auth's and payments'.
         Route("api_pre_inference_openapi", "/api/v1/openapi.json/", "pre_inference", pre_inference, requires_token=False,
               timeout_s=15.0, max_body_bytes=0),

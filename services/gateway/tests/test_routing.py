@@ -47,6 +47,12 @@ def test_the_job_api_description_is_public_but_the_jobs_are_not(table):
     assert table.match("/api/v1/jobs").requires_token is True
 
 
+def test_the_tier_table_is_public_and_nothing_beside_it(table):
+    assert table.match("/api/v1/tiers").requires_token is False
+    assert table.match("/api/v1/tiers").max_body_bytes == 0
+    assert table.match("/api/v1/tiersx").requires_token is True
+
+
 def test_longest_prefix_wins():
     table = RoutingTable([
         Route("broad", "/api/v1/", "pre", "http://a", True, 60, 10),

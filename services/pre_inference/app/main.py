@@ -27,7 +27,7 @@ from app.adapters.storage import ImageUrlSigner
 from app.api.body_limit import BodySizeLimit
 from app.api.errors import install_error_handlers
 from app.api.job_gauges import JobGaugeCollector
-from app.api.routes import health, images, job_views, jobs, staff, usage
+from app.api.routes import health, images, job_views, jobs, staff, tiers, usage
 from app.api.stream_slots import StreamSlots
 from app.config import Settings, get_settings
 from app.domain.policy import load_policy
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | No
     app.include_router(images.router)
     app.include_router(usage.router)
     app.include_router(staff.router)
+    app.include_router(tiers.router)
     return app
 
 

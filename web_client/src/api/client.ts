@@ -1,7 +1,7 @@
 import { createTypedClient, unwrap } from "./typed";
 import type { ErrorBody, FieldErrors, Tokens } from "./types";
 import type {
-  ApiKey, CreatedApiKey, ImagePage, Invoice, Job, JobPage, JobRequest, Ledger, Plan, Subscription, Usage, User,
+  ApiKey, CreatedApiKey, ImagePage, Invoice, Job, JobPage, JobRequest, Ledger, Plan, Subscription, Tiers, Usage, User,
 } from "./schema";
 
 export class ApiError extends Error {
@@ -209,6 +209,11 @@ export class ApiClient {
 
   revokeApiKey(id: string): Promise<unknown> {
     return unwrap(this.authed.DELETE("/api/auth/api-keys/{key_id}", { params: { path: { key_id: id } } }));
+  }
+
+  /** What each tier allows (public: shown before sign-up). */
+  tiers(): Promise<Tiers> {
+    return unwrap(this.pub.GET("/api/v1/tiers"));
   }
 
   // --- payments -----------------------------------------------------------------------------

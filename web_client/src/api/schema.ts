@@ -20,6 +20,8 @@ export type JobPage = V1["JobPage"];
 export type GalleryImage = V1["GalleryImage"];
 export type ImagePage = V1["ImagePage"];
 export type Usage = V1["UsageOut"];
+export type Tiers = V1["TiersOut"];
+export type Tier = V1["TierOut"];
 
 export type Subscription = P["Subscription"];
 export type Invoice = P["Invoice"];

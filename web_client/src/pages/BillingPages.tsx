@@ -6,21 +6,17 @@ import { PageTitle } from "../components/PageTitle";
 import { Link, useRouter } from "../router";
 import { useLoad } from "../hooks/useLoad";
 import { useSession } from "../session";
-
-export function money(cents: number, currency: string) {
-  try {
-    return new Intl.NumberFormat(undefined, { style: "currency", currency: currency.toUpperCase() }).format(cents / 100);
-  } catch {
-    return `${(cents / 100).toFixed(2)} ${currency}`;
-  }
-}
+import { money } from "../money";
+import { PlanList } from "../components/PlanList";
 
 const date = (iso?: string | null) => (iso ? new Date(iso).toLocaleDateString() : "—");
 
 export function PricingPage() {
-  const { api, loggedIn } = useSession();
+  const { api, loggedIn, user } = useSession();
   const { navigate } = useRouter();
   const plans = useLoad(() => api.plans(), [api]);
+  // What each plan gives comes from the policy the job API enforces; pricing still shows without it.
+  const tiers = useLoad(() => api.tiers().catch(() => null), [api]);
   const [buying, setBuying] = useState<string | null>(null);
   const [banner, setBanner] = useState<string | null>(null);
 
@@ -41,38 +37,20 @@ export function PricingPage() {
     }
   }
 
-  const render = (items: Plan[], title: string) => items.length > 0 && (
-    <section aria-label={title}>
-      <h2>{title}</h2>
-      <ul className="plans">
-        {items.map((item) => (
-          <li key={item.code} className="card plan" data-testid={`plan-${item.code}`}>
-            <h3>{item.name}</h3>
-            <p className="price">
-              {money(item.price_cents, item.currency)}
-              {item.interval && item.price_cents > 0 && <span className="hint"> / {item.interval}</span>}
-            </p>
-            <p className="hint">{item.kind === "pack" ? `${item.credits ?? ""} credits for generation` : `The ${item.tier} tier`}</p>
-            {item.price_cents > 0 && (
-              <button type="button" onClick={() => void buy(item)} disabled={buying !== null} data-testid={`buy-${item.code}`}>
-                {buying === item.code ? "Opening checkout…" : item.kind === "pack" ? "Buy" : "Subscribe"}
-                <span className="visually-hidden"> {item.name}</span>
-              </button>
-            )}
-          </li>
-        ))}
-      </ul>
-    </section>
-  );
-
   return (
     <>
       <PageTitle>Pricing</PageTitle>
       <ErrorBanner message={banner} onDismiss={() => setBanner(null)} />
       {plans.loading && <Loading what="plans" />}
       {plans.error !== null && <LoadError error={plans.error} what="Pricing" />}
-      {plans.data && render(plans.data.filter((p) => p.kind !== "pack"), "Plans")}
-      {plans.data && render(plans.data.filter((p) => p.kind === "pack"), "Credit packs")}
+      {plans.data && (
+        <PlanList plans={plans.data.filter((p) => p.kind !== "pack")} tiers={tiers.data} title="Plans"
+          currentTier={loggedIn ? user?.tier ?? null : null} buying={buying} onBuy={(item) => void buy(item)} />
+      )}
+      {plans.data && (
+        <PlanList plans={plans.data.filter((p) => p.kind === "pack")} tiers={tiers.data} title="Credit packs"
+          buying={buying} onBuy={(item) => void buy(item)} />
+      )}
     </>
   );
 }

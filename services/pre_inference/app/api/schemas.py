@@ -119,6 +119,33 @@ class UsageOut(BaseModel):
     resets_at: UsageResets
 
 
+class TierOut(BaseModel):
+    tier: str
+    cost_units_per_minute: int = Field(description="the rate limit, in cost units (see cost_unit)")
+    images_per_day: int
+    max_width: int
+    max_height: int
+    max_steps: int
+    max_n: int = Field(description="images per job")
+    concurrency: int = Field(description="jobs queued or running at once")
+    priority: int = Field(description="higher runs first when the queue is busy")
+    per_key: bool = Field(description="limits count per API key rather than per user")
+
+
+class CostUnit(BaseModel):
+    """One cost unit is one image of this size and step count; a job costs
+    width*height/(cost_unit.width*cost_unit.height) * steps/cost_unit.steps * n, at least 1."""
+
+    width: int
+    height: int
+    steps: int
+
+
+class TiersOut(BaseModel):
+    tiers: list[TierOut]
+    cost_unit: CostUnit
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str

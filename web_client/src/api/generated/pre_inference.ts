@@ -89,6 +89,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/staff/images/{image_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove any user's image */
+        delete: operations["remove_image_api_v1_staff_images__image_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/staff/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Find jobs of any user: a user's (newest first), one job, or the job holding an image */
+        get: operations["find_jobs_api_v1_staff_jobs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tiers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What each tier allows (public) */
+        get: operations["list_tiers_api_v1_tiers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/usage": {
         parameters: {
             query?: never;
@@ -144,6 +195,19 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * CostUnit
+         * @description One cost unit is one image of this size and step count; a job costs
+         *     width*height/(cost_unit.width*cost_unit.height) * steps/cost_unit.steps * n, at least 1.
+         */
+        CostUnit: {
+            /** Height */
+            height: number;
+            /** Steps */
+            steps: number;
+            /** Width */
+            width: number;
+        };
         /** ErrorBody */
         ErrorBody: {
             /** Code */
@@ -326,6 +390,99 @@ export interface components {
             strength?: number | null;
             /** Width */
             width?: number | null;
+        };
+        /** StaffJobOut */
+        StaffJobOut: {
+            /**
+             * Api Key Id
+             * @description The API key that submitted it; null for the user's own session.
+             */
+            api_key_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            error?: components["schemas"]["JobErrorOut"] | null;
+            /** Finished At */
+            finished_at?: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Images */
+            images: components["schemas"]["ImageOut"][];
+            /** Kind */
+            kind: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Status */
+            status: string;
+            /** Tier */
+            tier: string;
+            /**
+             * User Id
+             * Format: uuid
+             * @description The owner: the user's id in auth.
+             */
+            user_id: string;
+        };
+        /** StaffJobPage */
+        StaffJobPage: {
+            /** Items */
+            items: components["schemas"]["StaffJobOut"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next (older) page; null on the last page.
+             */
+            next_cursor: string | null;
+        };
+        /** TierOut */
+        TierOut: {
+            /**
+             * Concurrency
+             * @description jobs queued or running at once
+             */
+            concurrency: number;
+            /**
+             * Cost Units Per Minute
+             * @description the rate limit, in cost units (see cost_unit)
+             */
+            cost_units_per_minute: number;
+            /** Images Per Day */
+            images_per_day: number;
+            /** Max Height */
+            max_height: number;
+            /**
+             * Max N
+             * @description images per job
+             */
+            max_n: number;
+            /** Max Steps */
+            max_steps: number;
+            /** Max Width */
+            max_width: number;
+            /**
+             * Per Key
+             * @description limits count per API key rather than per user
+             */
+            per_key: boolean;
+            /**
+             * Priority
+             * @description higher runs first when the queue is busy
+             */
+            priority: number;
+            /** Tier */
+            tier: string;
+        };
+        /** TiersOut */
+        TiersOut: {
+            cost_unit: components["schemas"]["CostUnit"];
+            /** Tiers */
+            tiers: components["schemas"]["TierOut"][];
         };
         /** UsageLimits */
         UsageLimits: {
@@ -834,6 +991,147 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description `too_many_streams`: this user already holds the most streams allowed; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    remove_image_api_v1_staff_images__image_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `permission_denied`: not a staff member's own session */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    find_jobs_api_v1_staff_jobs_get: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                /** @description an image id: the job that made it */
+                image?: string | null;
+                /** @description a job id */
+                job?: string | null;
+                limit?: number;
+                /** @description a user id: that user's jobs */
+                user?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffJobPage"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `permission_denied`: not a staff member's own session */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_tiers_api_v1_tiers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TiersOut"];
                 };
             };
         };
