@@ -41,6 +41,12 @@ web_client/node_modules/.installed: web_client/package.json web_client/package-l
 	@cd web_client && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# The unit tier checks infra/k8s's KEDA objects against KEDA's schema with this npm package.
+infra/k8s/validate/node_modules/.installed: infra/k8s/validate/package.json infra/k8s/validate/package-lock.json
+	@echo "==> npm packages for the Kubernetes manifest checks (infra/k8s/validate)"
+	@cd infra/k8s/validate && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 web_client/dist/index.html: web_client/node_modules/.installed $(WEB_SOURCES)
 	@echo "==> building the web client"
 	@cd web_client && npm run --silent build
@@ -83,7 +89,7 @@ test:
 	@$(MAKE) --no-print-directory test-unit test-integration test-e2e
 	@$(PY) infra/local/run_tests.py total
 
-test-unit: system venv web_client/node_modules/.installed
+test-unit: system venv web_client/node_modules/.installed infra/k8s/validate/node_modules/.installed
 	@$(PY) infra/local/run_tests.py unit
 
 test-integration: system venv

@@ -32,6 +32,7 @@ PROJECTS = [
     "services/gateway",
     "infra/monitoring",
     "infra/images",
+    "infra/k8s",
 ]
 MARKERS = {"unit": "not integration", "integration": "integration"}
 COUNTS = re.compile(r"(\d+) (passed|failed|errors?|skipped)")

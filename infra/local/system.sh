@@ -17,6 +17,8 @@ command -v rabbitmqctl >/dev/null || need+=(rabbitmq-server)
 command -v redis-server >/dev/null || need+=(redis-server)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v curl >/dev/null || need+=(curl)
+# `kubectl kustomize` renders infra/k8s's overlays in the unit tier (Debian 12: kubectl 1.20).
+command -v kubectl >/dev/null || need+=(kubernetes-client)
 if [ "${WITH_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then need+=(chromium); fi
 if [ ${#need[@]} -gt 0 ]; then
   step "installing Debian packages: ${need[*]}"

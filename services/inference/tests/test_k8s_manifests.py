@@ -7,7 +7,7 @@ import yaml
 from atelier_inference.config import Settings
 from atelier_messaging.topology import JOBS_QUEUE
 
-K8S = Path(__file__).resolve().parents[3] / "infra" / "k8s"
+K8S = Path(__file__).resolve().parents[3] / "infra" / "k8s" / "base" / "inference"
 
 
 def documents():
@@ -82,7 +82,7 @@ def test_config_is_valid_for_the_worker_and_secrets_stay_out_of_it(config, monke
 
 
 def test_rabbitmq_consumer_timeout_covers_a_full_prefetch_of_jobs(config):
-    conf = (K8S.parent / "rabbitmq" / "rabbitmq.conf").read_text()
+    conf = (K8S.parents[2] / "rabbitmq" / "rabbitmq.conf").read_text()
     timeout_ms, = [int(line.split("=")[1]) for line in conf.splitlines() if line.startswith("consumer_timeout")]
     assert timeout_ms > int(config["ATELIER_MAX_BATCH"]) * float(config["ATELIER_JOB_TIME_LIMIT_S"]) * 1000
     assert timeout_ms > Settings().max_batch * Settings().job_time_limit_s * 1000  # the defaults too
