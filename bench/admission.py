@@ -245,21 +245,24 @@ CpuReading = dict[str, dict[tuple[int, float], float]]
 
 
 def read_cpu(groups: dict[str, list[psutil.Process]]) -> CpuReading:
-    """user+system CPU seconds of each process, keyed by (pid, start time) so a reused pid never matches."""
+    """user+system CPU seconds of each process and of its children that ended (a parent is
+    credited with what it reaped: Postgres backends that came and went are counted through
+    the postmaster), keyed by (pid, start time) so a reused pid never matches."""
     reading: CpuReading = defaultdict(dict)
     for role, processes in groups.items():
         for process in processes:
             try:
                 times = process.cpu_times()
-                reading[role][(process.pid, process.create_time())] = times.user + times.system
+                reading[role][(process.pid, process.create_time())] = (
+                    times.user + times.system + times.children_user + times.children_system)
             except psutil.Error:
                 continue
     return reading
 
 
 def cpu_used(before: CpuReading, after: CpuReading) -> dict[str, float]:
-    """CPU seconds per role between two readings; a process started in between counts from zero
-    (one that ended in between is lost: Postgres backends of other work come and go)."""
+    """CPU seconds per role between two readings; a process started in between counts from zero,
+    one that ended in between through its parent (read_cpu)."""
     return {role: sum(seconds - before.get(role, {}).get(key, 0.0) for key, seconds in processes.items())
             for role, processes in after.items()}
 
