@@ -30,3 +30,15 @@ def test_keys_are_fixed_length_and_separate_pairs():
     assert pair_key("staff", "1.1.1.1") != pair_key("staff", "2.2.2.2")
     assert pair_key("staff", "1.1.1.1") != address_key("1.1.1.1")
     assert len(pair_key("é\udcff" * 1000, "x")) == 64
+
+
+def test_trusted_proxies_may_be_networks_as_gateway_pods_change_address():
+    """In Kubernetes the gateway's pod address changes; its network is what is trusted."""
+    with override_settings(ATELIER_TRUSTED_PROXIES=["10.0.0.0/8"]):
+        pod = RequestFactory().get("/", REMOTE_ADDR="10.42.7.19", HTTP_X_FORWARDED_FOR="203.0.113.9")
+        assert client_address(pod) == "203.0.113.9"
+        # An ingress pod in front of the gateway appended its own hop: skipped, it is ours too.
+        behind_ingress = RequestFactory().get("/", REMOTE_ADDR="10.42.7.19", HTTP_X_FORWARDED_FOR="198.51.100.1, 10.40.0.3")
+        assert client_address(behind_ingress) == "198.51.100.1"
+        outsider = RequestFactory().get("/", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
+        assert client_address(outsider) == "192.0.2.1"

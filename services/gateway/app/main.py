@@ -9,6 +9,7 @@ import httpx
 import redis
 import redis.asyncio as aioredis
 from atelier_identity import TokenVerifier
+from atelier_kit.addresses import Networks
 from atelier_kit.logs import configure_logging
 from atelier_kit.tracing import setup_tracing
 from atelier_kit.tracing_asgi import TracingMiddleware
@@ -22,7 +23,7 @@ from .config import Settings
 from .errors import install_error_handlers
 from .inflight import InFlightLimiter
 from .middleware import EdgeMiddleware, Metrics
-from .ratelimit import Networks, RateLimiter
+from .ratelimit import RateLimiter
 from .revocations import RevocationListener
 from .session_revocations import SessionRevoker
 from .streams import StreamSlots

@@ -8,12 +8,12 @@ import logging
 import time
 from collections.abc import Callable
 
+from atelier_kit.addresses import Networks, forwarded_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import internal_error_body
 from .headers import REQUEST_ID_HEADER, SECURITY_HEADERS, accept_request_id
-from .ratelimit import Networks, client_address
 
 logger = logging.getLogger("gateway.access")
 
@@ -69,7 +69,7 @@ class EdgeMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         peer = scope.get("client")
-        state["client_address"] = client_address(peer[0] if peer else None, incoming.get("x-forwarded-for"), self.trusted)
+        state["client_address"] = forwarded_client(peer[0] if peer else None, incoming.get("x-forwarded-for"), self.trusted)
         route = self.route_label(scope.get("path", ""))
         added = [(REQUEST_ID_HEADER, request_id), *SECURITY_HEADERS]
         over_https = self._came_over_https(scope, incoming)

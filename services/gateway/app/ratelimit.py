@@ -7,7 +7,6 @@ is a configured trusted proxy, the last address in X-Forwarded-For the proxies d
 """
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
 import re
@@ -46,35 +45,6 @@ AUTH_RULES = (
     Rule("verification", re.compile(r"^/api/auth/(verify|verification|email)[-_/]?"), _WRITES),
     Rule("api_keys", re.compile(r"^/api/auth/(api-keys|api_keys|keys)(/|$)"), _WRITES | {"GET"}),
 )
-
-
-class Networks:
-    def __init__(self, entries: list[str]):
-        self.networks = [ipaddress.ip_network(e, strict=False) for e in entries]
-
-    def __contains__(self, host: str) -> bool:
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        return any(address in net for net in self.networks)
-
-
-def client_address(peer: str | None, forwarded_for: str | None, trusted: Networks) -> str | None:
-    """The caller's address: the peer, unless the peer is a trusted proxy that says otherwise."""
-    if not peer or not trusted.networks or peer not in trusted or not forwarded_for:
-        return peer
-    # Read right to left: each trusted proxy appended the address it saw; the first one that
-    # is not ours is the client (anything further left is the client's own unverified claim).
-    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
-    for hop in reversed(hops):
-        try:
-            ipaddress.ip_address(hop)
-        except ValueError:
-            return peer
-        if hop not in trusted:
-            return hop
-    return hops[0] if hops else peer
 
 
 class RateLimiter:

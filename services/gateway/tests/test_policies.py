@@ -10,7 +10,9 @@ import pytest
 from app.apikeys import cache_key, looks_like_api_key
 from app.config import REPO_ROOT
 from app.openapi import merge
-from app.ratelimit import AUTH_RULES, Networks, RateLimiter, client_address
+from atelier_kit.addresses import Networks, forwarded_client as client_address
+
+from app.ratelimit import AUTH_RULES, RateLimiter
 from app.revocations import key_id_of
 from app.routing import is_public_path
 
