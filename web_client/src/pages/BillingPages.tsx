@@ -187,15 +187,15 @@ export function BillingPage() {
         {invoices.data && invoices.data.length === 0 && <p>No invoices yet.</p>}
         {invoices.data && invoices.data.length > 0 && (
           <div className="table-wrap">
-            <table data-testid="invoices">
+            <table data-testid="invoices" className="table-stack">
               <thead><tr><th scope="col">Date</th><th scope="col">Description</th><th scope="col">Amount</th><th scope="col">Status</th></tr></thead>
               <tbody>
                 {invoices.data.map((inv) => (
                   <tr key={inv.id}>
-                    <td>{date(inv.paid_at)}</td>
-                    <td>{inv.description || inv.id}{inv.credits ? ` (${inv.credits} credits)` : ""}</td>
-                    <td>{money(inv.amount_cents, inv.currency)}{inv.refunded_cents ? `, ${money(inv.refunded_cents, inv.currency)} refunded` : ""}</td>
-                    <td>{inv.status}</td>
+                    <td data-label="Date">{date(inv.paid_at)}</td>
+                    <td data-label="Description">{inv.description || inv.id}{inv.credits ? ` (${inv.credits} credits)` : ""}</td>
+                    <td data-label="Amount">{money(inv.amount_cents, inv.currency)}{inv.refunded_cents ? `, ${money(inv.refunded_cents, inv.currency)} refunded` : ""}</td>
+                    <td data-label="Status">{inv.status}</td>
                   </tr>
                 ))}
               </tbody>
