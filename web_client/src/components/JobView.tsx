@@ -1,7 +1,8 @@
 import { TERMINAL_STATUSES, jobErrorMessage, jobPhase, progressPercent, type Job, type JobImage } from "../api";
 import { imageFileName } from "../downloadName";
+import { timeLeftText, useTimeLeft } from "../hooks/useTimeLeft";
 
-function statusText(job: Job): string {
+function statusText(job: Job, timeLeft: string | null = null): string {
   switch (jobPhase(job)) {
     case "queued":
       return typeof job.queue_position === "number"
@@ -10,7 +11,8 @@ function statusText(job: Job): string {
     case "warming_up":
       return "Warming up: the worker is loading the model…";
     case "running":
-      return job.step && job.total_steps ? `Generating: step ${job.step} of ${job.total_steps}.` : "Generating…";
+      return job.step && job.total_steps
+        ? `Generating: step ${job.step} of ${job.total_steps}${timeLeft ? `, ${timeLeft}` : ""}.` : "Generating…";
     case "succeeded":
       return "Done.";
     case "failed":
@@ -56,16 +58,17 @@ export function JobView({ job, streamError, canceling = false, onCancel, onReuse
   const prompt = typeof job.params?.prompt === "string" ? job.params.prompt : null;
   const active = !TERMINAL_STATUSES.has(job.status);
   const phase = jobPhase(job);
+  const status = statusText(job, timeLeftText(useTimeLeft(job)));
   return (
     <section aria-labelledby="job-title" className="card" data-testid="job-view">
       <h2 id="job-title">{jobTitle(job)}</h2>
       <p aria-live="polite" role="status" data-testid="job-status" data-status={job.status} data-phase={phase}>
-        {statusText(job)}
+        {status}
       </p>
       {active && (
         <div className="progress-row">
           <progress max={100} value={phase === "queued" || phase === "warming_up" ? undefined : percent}
-            aria-label="Generation progress" aria-valuetext={statusText(job)} data-testid="job-progress">
+            aria-label="Generation progress" aria-valuetext={status} data-testid="job-progress">
             {percent}%
           </progress>
           {onCancel && (
