@@ -45,8 +45,9 @@ async function main() {
     const response = await page.goto(BASE_URL, { waitUntil: "domcontentloaded" });
     if (!response || !response.ok()) throw new Error(`the page answered ${response?.status()} (is the SPA built? run make web)`);
 
-    step = "signing up";
+    step = "signing up from the front page";
     log(`${step} as ${email}`);
+    await page.getByTestId("landing-signup").click();
     await page.getByTestId("email-input").fill(email);
     await page.getByTestId("password-input").fill(password);
     await page.getByRole("button", { name: "Sign up" }).click();
