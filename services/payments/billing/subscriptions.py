@@ -28,21 +28,31 @@ def current_subscription(user_id: str) -> Subscription | None:
             .order_by("-created_at").first())
 
 
+def _locked_live(user_id: str, verb: str) -> Subscription:
+    """The caller's live subscription, locked until the transaction ends; 404 when none."""
+    sub = (Subscription.objects.select_for_update(of=("self",)).select_related("customer", "plan")
+           .filter(customer__user_id=user_id, status__in=LIVE_STATUSES).first())
+    if sub is None:
+        raise ApiError(code="subscription_not_found", detail=f"you have no subscription to {verb}",
+                       status_code=status.HTTP_404_NOT_FOUND)
+    return sub
+
+
+def _tell_provider(call, sub: Subscription) -> None:
+    try:
+        call(sub)
+    except ProviderError as exc:
+        raise ApiError(code="provider_unavailable", detail=f"the payment provider failed: {exc}",
+                       status_code=status.HTTP_503_SERVICE_UNAVAILABLE) from exc
+
+
 def cancel(user_id: str) -> Subscription:
     """Cancel at period end. Canceling a canceled subscription answers it unchanged."""
     with transaction.atomic():
-        sub = (Subscription.objects.select_for_update(of=("self",)).select_related("customer", "plan")
-               .filter(customer__user_id=user_id, status__in=LIVE_STATUSES).first())
-        if sub is None:
-            raise ApiError(code="subscription_not_found", detail="you have no subscription to cancel",
-                           status_code=status.HTTP_404_NOT_FOUND)
+        sub = _locked_live(user_id, "cancel")
         if sub.status == SubscriptionStatus.CANCELED:
             return sub
-        try:
-            get_provider(sub.provider).cancel_at_period_end(sub)
-        except ProviderError as exc:
-            raise ApiError(code="provider_unavailable", detail=f"the payment provider failed: {exc}",
-                           status_code=status.HTTP_503_SERVICE_UNAVAILABLE) from exc
+        _tell_provider(get_provider(sub.provider).cancel_at_period_end, sub)
         sub.status, sub.canceled_at = SubscriptionStatus.CANCELED, timezone.now()
         sub.save(update_fields=["status", "canceled_at", "updated_at"])
         events.subscription_canceled(sub)
@@ -55,22 +65,14 @@ def resume(user_id: str) -> Subscription:
     active subscription answers it unchanged. Published as an activation (same plan, same
     period end), which is how auth already learns that a cancellation no longer stands."""
     with transaction.atomic():
-        sub = (Subscription.objects.select_for_update(of=("self",)).select_related("customer", "plan")
-               .filter(customer__user_id=user_id, status__in=LIVE_STATUSES).first())
-        if sub is None:
-            raise ApiError(code="subscription_not_found", detail="you have no subscription to resume",
-                           status_code=status.HTTP_404_NOT_FOUND)
+        sub = _locked_live(user_id, "resume")
         if sub.status == SubscriptionStatus.ACTIVE:
             return sub
         if sub.status != SubscriptionStatus.CANCELED or sub.current_period_end <= timezone.now():
             raise ApiError(code="subscription_not_resumable",
                            detail="this subscription cannot be resumed; choose a plan on the pricing page",
                            status_code=status.HTTP_409_CONFLICT)
-        try:
-            get_provider(sub.provider).resume(sub)
-        except ProviderError as exc:
-            raise ApiError(code="provider_unavailable", detail=f"the payment provider failed: {exc}",
-                           status_code=status.HTTP_503_SERVICE_UNAVAILABLE) from exc
+        _tell_provider(get_provider(sub.provider).resume, sub)
         sub.status, sub.canceled_at = SubscriptionStatus.ACTIVE, None
         sub.save(update_fields=["status", "canceled_at", "updated_at"])
         events.subscription_activated(sub, timezone.now())
