@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,20 +36,20 @@ _DONE = text("DELETE FROM storage_deletions WHERE key = :key")
 _FAILED = text("UPDATE storage_deletions SET attempts = attempts + 1, last_error = :error WHERE key = :key")
 
 
-def queue(session: Session, keys: Iterable[str]) -> None:
-    keys = list(keys)
-    if keys:
-        session.execute(_QUEUE, {"keys": keys})
-
-
 async def queue_async(session: AsyncSession, keys: Iterable[str]) -> None:
     keys = list(keys)
     if keys:
         await session.execute(_QUEUE, {"keys": keys})
 
 
-async def done_async(session: AsyncSession, key: str) -> None:
-    """The object is gone already (deleted at once by the request that queued it)."""
+async def delete_now(session: AsyncSession, storage, key: str) -> None:
+    """Deletes a queued object at once (a user is waiting for the delete) and its entry; where
+    the store does not answer, the entry stays for the sweeper rather than failing the request."""
+    try:
+        await run_in_threadpool(storage.delete, key)
+    except OSError as exc:
+        log.warning("could not delete %s from storage yet; the sweeper will: %r", key, exc)
+        return
     async with session.begin():
         await session.execute(_DONE, {"key": key})
 

@@ -1,11 +1,9 @@
 """/api/v1/images: my gallery (paged, with each image's parameters and seed, searchable by prompt); delete one."""
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from starlette.concurrency import run_in_threadpool
 
 from app.adapters import jobs_repo, storage_cleanup
 from app.api.deps import Caller, SessionDep, SignerDep, require_scope
@@ -14,7 +12,6 @@ from app.api.presenters import decode_cursor, encode_cursor, parse_id
 from app.api.schemas import ErrorOut, GalleryImage, ImagePage, OneLineText
 
 router = APIRouter(prefix="/api/v1/images", tags=["images"])
-log = logging.getLogger("pre_inference.images")
 ImagesCaller = Annotated[Caller, Depends(require_scope("images:read"))]
 # Deleting is a write on images; a key needs jobs:write for it (there is no images:write).
 DeleteCaller = Annotated[Caller, Depends(require_scope("jobs:write"))]
@@ -60,10 +57,5 @@ async def delete_image(image_id: str, caller: DeleteCaller, session: SessionDep,
     # The row is gone (the image is no longer listed or signed) and its object queued for
     # deletion in the same transaction. Deleted here at once where the store answers; else the
     # sweeper does it (app.adapters.storage_cleanup), rather than failing the user's delete.
-    try:
-        await run_in_threadpool(request.app.state.storage.delete, key)
-    except OSError as exc:
-        log.warning("could not delete %s from storage yet; the sweeper will: %r", key, exc)
-    else:
-        await storage_cleanup.done_async(session, key)
+    await storage_cleanup.delete_now(session, request.app.state.storage, key)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

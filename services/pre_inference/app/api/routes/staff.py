@@ -15,7 +15,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from app.adapters import staff_repo, storage_cleanup
 from app.adapters.staff_repo import StaffJobView
@@ -112,10 +111,5 @@ async def remove_image(image_id: str, caller: StaffCaller, session: SessionDep, 
     log.info(json.dumps({"event": "staff_removed_image", "staff_user_id": str(caller.user_id), "image_id": image_id,
                          "job_id": str(removed.job_id), "owner_id": str(removed.owner_id)}))
     # As for the owner's own delete: removed at once where the store answers, else by the sweeper.
-    try:
-        await run_in_threadpool(request.app.state.storage.delete, removed.key)
-    except OSError as exc:
-        log.warning("could not delete %s from storage yet; the sweeper will: %r", removed.key, exc)
-    else:
-        await storage_cleanup.done_async(session, removed.key)
+    await storage_cleanup.delete_now(session, request.app.state.storage, removed.key)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
