@@ -105,25 +105,22 @@ def platform_with_private_broker():
 def platform_on_s3():
     """A platform whose every process keeps files in one S3 bucket (moto's S3 API server on
     loopback) instead of a shared folder: ``platform["bucket"]`` is that bucket."""
+    from atelier_devkit.s3 import s3_server
     from atelier_devkit.testing import provision, teardown
     from atelier_storage import S3Storage
-    from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    env = {"ATELIER_STORAGE_BACKEND": "s3", "ATELIER_S3_BUCKET": f"atelier-e2e-{uuid.uuid4().hex[:8]}",
-           "ATELIER_S3_ENDPOINT_URL": f"http://{host}:{port}", "ATELIER_S3_REGION": "us-east-1",
-           "ATELIER_S3_ACCESS_KEY_ID": "e2e", "ATELIER_S3_SECRET_ACCESS_KEY": "e2e-secret", "ATELIER_S3_PREFIX": "atelier/"}
-    bucket = S3Storage.from_env(env)
-    bucket.client.create_bucket(Bucket=bucket.bucket)
-    provisioned = provision("e2es")
-    try:
-        with running_platform(provisioned, extra_env=env) as running:
-            yield {**running, "bucket": bucket}
-    finally:
-        teardown(provisioned)
-        server.stop()
+    with s3_server() as endpoint:
+        env = {"ATELIER_STORAGE_BACKEND": "s3", "ATELIER_S3_BUCKET": f"atelier-e2e-{uuid.uuid4().hex[:8]}",
+               "ATELIER_S3_ENDPOINT_URL": endpoint, "ATELIER_S3_REGION": "us-east-1",
+               "ATELIER_S3_ACCESS_KEY_ID": "e2e", "ATELIER_S3_SECRET_ACCESS_KEY": "e2e-secret", "ATELIER_S3_PREFIX": "atelier/"}
+        bucket = S3Storage.from_env(env)
+        bucket.client.create_bucket(Bucket=bucket.bucket)
+        provisioned = provision("e2es")
+        try:
+            with running_platform(provisioned, extra_env=env) as running:
+                yield {**running, "bucket": bucket}
+        finally:
+            teardown(provisioned)
 
 
 FUZZ_REPORT = ROOT / "test-results" / "fuzz-openapi.json"

@@ -18,13 +18,10 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 400  # several stream chunks
 
 @pytest.fixture(scope="module")
 def s3_endpoint():
-    from moto.server import ThreadedMotoServer
+    from atelier_devkit.s3 import s3_server
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with s3_server() as endpoint:
+        yield endpoint
 
 
 def _s3_env(endpoint: str) -> dict[str, str]:

@@ -44,13 +44,10 @@ def settings(tmp_path_factory) -> Settings:
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """An S3 API server (moto's) on loopback, for the tests that run on the S3 backend."""
-    from moto.server import ThreadedMotoServer
+    from atelier_devkit.s3 import s3_server
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with s3_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="session")
