@@ -34,15 +34,11 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import shutil
 import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -52,21 +48,17 @@ from typing import Any, Awaitable, Callable, Iterator
 import aiohttp
 import psutil
 import psycopg
-import redis
 
-from atelier_devkit.platform import platform_env, write_env_file
-from platform_overhead import finished_at, verification_token  # bench/, beside this script
+from atelier_devkit.running import PlatformDidNotStart, running_platform as started_platform
 from atelier_devkit.testing import provision, teardown
 
+# bench/, beside this script
+from admission_report import print_report
+from bench_processes import cleanup_uninterrupted, running_yardstick
+from cpu_accounting import CpuWindow, cpu_ms_per_job, platform_processes, server_processes, with_bench_client
+from platform_overhead import finished_at, verification_token
+
 ROOT = Path(__file__).resolve().parents[1]
-# The ports a platform run needs (as tests/conftest.py's PORT_NAMES).
-PORT_NAMES = (
-    "GATEWAY_PORT", "AUTH_PORT", "PAYMENTS_PORT", "PRE_INFERENCE_PORT",
-    "AUTH_RELAY_METRICS_PORT", "AUTH_CONSUMER_METRICS_PORT",
-    "PAYMENTS_RELAY_METRICS_PORT", "PAYMENTS_CONSUMER_METRICS_PORT", "PAYMENTS_WORKER_METRICS_PORT",
-    "PRE_INFERENCE_RELAY_METRICS_PORT", "PRE_INFERENCE_CONSUMER_METRICS_PORT",
-    "INFERENCE_METRICS_PORT",
-)
 UNLIMITED = 1_000_000_000
 # Every bench account is on the free tier; these lift what would pace the run (checked on
 # /api/v1/usage before measuring). The concurrency cap must go: admission does not wait for jobs.
@@ -79,11 +71,6 @@ HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30, sock_connect=5)
 STREAM_TIMEOUT = aiohttp.ClientTimeout(total=120, sock_connect=5, sock_read=60)
 DB_TIMEOUT_S = 5
 SIGNUP_CONCURRENCY = 4  # password hashing is slow on purpose: a few at a time
-SERVERS = {"postgres": "postgres (server)", "beam.smp": "rabbitmq (server)", "erl_child_setup": "rabbitmq (server)",
-           "redis-server": "redis (server)"}
-CPU_ORDER = ("gateway api", "pre_inference api", "pre_inference relay", "pre_inference consumer", "inference worker",
-             "auth (api, relay, consumer, celery)", "payments (api, relay, consumer, celery)", "honcho + respawn",
-             "yardstick", "postgres (server)", "rabbitmq (server)", "redis (server)", "bench client")
 
 
 # -- the platform and the yardstick ----------------------------------------------------------
@@ -99,203 +86,23 @@ class Platform:
         return int((self.run_dir / "platform.pid").read_text())
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def cleanup_uninterrupted() -> Iterator[None]:
-    """A second Ctrl-C must not cut the teardown short and leave a database or vhost behind."""
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 @contextmanager
 def running_platform() -> Iterator[Platform]:
-    """Provision, migrate and start every process (as tests/conftest.py); stop and tear down after."""
+    """Provision, migrate and start every process (as the end-to-end tests do); stop and tear
+    down after."""
     provisioned = provision("bench")
     run_dir = ROOT / "var" / "bench" / provisioned["ATELIER_RUN_ID"]
-    env_file = run_dir / "platform.env"
     try:
-        keys = ("ATELIER_PG_ADMIN_DSN", "ATELIER_AMQP_URL", "ATELIER_REDIS_URL", "ATELIER_REDIS_PREFIX")
-        connections = {k: v for k, v in provisioned.items() if k in keys or k.endswith("_DATABASE_URL")}
-        ports = {name: free_port() for name in PORT_NAMES}
-        env = {**platform_env(var_dir=run_dir, connections=connections, ports=ports), **PLATFORM_ENV}
-        write_env_file(env_file, env)
-        subprocess.run([ROOT / "infra/local/migrate.sh", env_file], check=True, timeout=300)
-        started = subprocess.run([ROOT / "infra/local/platform.sh", "start", env_file], timeout=400)
-        if started.returncode != 0:
-            raise SystemExit(f"the platform did not start; see {run_dir / 'platform.log'}")
-        yield Platform(f"http://127.0.0.1:{ports['GATEWAY_PORT']}", env, run_dir)
+        with started_platform(provisioned, run_dir, extra_env=PLATFORM_ENV) as running:
+            yield Platform(running["base_url"], running["env"], run_dir)
+    except PlatformDidNotStart as exc:
+        raise SystemExit(str(exc)) from None
     finally:
         with cleanup_uninterrupted():
-            try:
-                if env_file.exists():
-                    subprocess.run([ROOT / "infra/local/platform.sh", "stop", env_file], timeout=60)
-            finally:
-                teardown(provisioned)
-                # Thousands of null images; the log stays for a look after the run.
-                shutil.rmtree(run_dir / "storage", ignore_errors=True)
+            teardown(provisioned)
+            # Thousands of null images; the log stays for a look after the run.
+            shutil.rmtree(run_dir / "storage", ignore_errors=True)
             print(f"platform stopped and {provisioned['ATELIER_RUN_ID']} torn down (log: {run_dir / 'platform.log'})")
-
-
-@dataclass(frozen=True)
-class Yardstick:
-    base_url: str
-    process: psutil.Process
-
-
-def delete_keys(redis_url: str, prefix: str) -> None:
-    client = redis.Redis.from_url(redis_url, socket_timeout=DB_TIMEOUT_S, socket_connect_timeout=DB_TIMEOUT_S)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
-
-
-def wait_until_listening(port: int, process: subprocess.Popen, wait_s: float = 30) -> None:
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the yardstick exited with status {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"the yardstick did not listen within {wait_s:.0f} s")
-
-
-def stop_process(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-
-
-@contextmanager
-def running_yardstick(redis_url: str) -> Iterator[Yardstick]:
-    """bench/yardstick.py on a port and Redis prefix of its own; stopped and its keys deleted after."""
-    prefix = f"bench_yardstick_{secrets.token_hex(4)}:"
-    port = free_port()
-    # A session of its own: Ctrl-C reaches this script, which stops it in order.
-    process = subprocess.Popen([sys.executable, ROOT / "bench" / "yardstick.py", "--port", str(port),
-                                "--redis-url", redis_url, "--prefix", prefix], start_new_session=True)
-    try:
-        wait_until_listening(port, process)
-        yield Yardstick(f"http://127.0.0.1:{port}", psutil.Process(process.pid))
-    finally:
-        with cleanup_uninterrupted():
-            try:
-                stop_process(process)
-            finally:
-                delete_keys(redis_url, prefix)
-
-
-# -- CPU accounting --------------------------------------------------------------------------
-
-def platform_role(process: psutil.Process) -> str:
-    """Which part of the platform a process of honcho's tree is, from its command line and folder."""
-    command = " ".join(process.cmdline())
-    if "honcho" in command or "infra/local/respawn" in command:
-        return "honcho + respawn"
-    arguments = process.cmdline()
-    # The relays run from the repository root and say whose outbox they publish.
-    service = arguments[arguments.index("--name") + 1] if "--name" in arguments else Path(process.cwd()).name
-    if service == "pre_inference":
-        if "relay" in command:
-            return "pre_inference relay"
-        return "pre_inference consumer" if "app.consumers" in command else "pre_inference api"
-    return {"gateway": "gateway api", "inference": "inference worker", "auth": "auth (api, relay, consumer, celery)",
-            "payments": "payments (api, relay, consumer, celery)"}.get(service, f"other ({process.name()})")
-
-
-def platform_processes(platform: Platform) -> dict[str, list[psutil.Process]]:
-    honcho = psutil.Process(platform.honcho_pid)
-    groups: dict[str, list[psutil.Process]] = defaultdict(list)
-    for process in [honcho, *honcho.children(recursive=True)]:
-        try:
-            groups[platform_role(process)].append(process)
-        except psutil.Error:
-            continue  # exited while we looked
-    return groups
-
-
-def server_processes() -> dict[str, list[psutil.Process]]:
-    """Postgres, RabbitMQ and Redis by process name: shared with anything else on this machine."""
-    groups: dict[str, list[psutil.Process]] = defaultdict(list)
-    for process in psutil.process_iter(["name"]):
-        role = SERVERS.get(process.info["name"] or "")
-        if role:
-            groups[role].append(process)
-    return groups
-
-
-CpuReading = dict[str, dict[tuple[int, float], float]]
-
-
-def read_cpu(groups: dict[str, list[psutil.Process]]) -> CpuReading:
-    """user+system CPU seconds of each process and of its children that ended (a parent is
-    credited with what it reaped: Postgres backends that came and went are counted through
-    the postmaster), keyed by (pid, start time) so a reused pid never matches."""
-    reading: CpuReading = defaultdict(dict)
-    for role, processes in groups.items():
-        for process in processes:
-            try:
-                times = process.cpu_times()
-                reading[role][(process.pid, process.create_time())] = (
-                    times.user + times.system + times.children_user + times.children_system)
-            except psutil.Error:
-                continue
-    return reading
-
-
-def cpu_used(before: CpuReading, after: CpuReading) -> dict[str, float]:
-    """CPU seconds per role between two readings; a process started in between counts from zero,
-    one that ended in between through its parent (read_cpu)."""
-    return {role: sum(seconds - before.get(role, {}).get(key, 0.0) for key, seconds in processes.items())
-            for role, processes in after.items()}
-
-
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of all CPUs since boot."""
-    with open("/proc/stat") as stat:
-        fields = [int(v) for v in stat.readline().split()[1:]]
-    idle = fields[3] + fields[4]  # idle + iowait
-    return sum(fields) - idle, sum(fields)
-
-
-@dataclass
-class CpuWindow:
-    """CPU of the given processes and of the whole machine over one phase."""
-    discover: Callable[[], dict[str, list[psutil.Process]]]
-    before: CpuReading = field(default_factory=dict)
-    ticks: tuple[int, int] = (0, 0)
-    used_s: dict[str, float] = field(default_factory=dict)
-    busy: float = 0.0
-
-    def start(self) -> None:
-        self.before = read_cpu(self.discover())
-        self.ticks = machine_ticks()
-
-    def stop(self) -> None:
-        ticks = machine_ticks()
-        self.used_s = cpu_used(self.before, read_cpu(self.discover()))
-        self.busy = (ticks[0] - self.ticks[0]) / max(1, ticks[1] - self.ticks[1])
-
-
-def with_bench_client(groups: dict[str, list[psutil.Process]]) -> dict[str, list[psutil.Process]]:
-    return {**groups, "bench client": [psutil.Process()]}
 
 
 # -- accounts --------------------------------------------------------------------------------
@@ -452,7 +259,7 @@ def is_stopped(process: psutil.Process) -> bool:
 def fail_if_stopped(platform: Platform) -> None:
     """On a shared machine something else may SIGSTOP processes by name (it happened to the
     worker here); then jobs wait forever, so say so instead of timing out."""
-    stopped = sorted({role for role, processes in platform_processes(platform).items()
+    stopped = sorted({role for role, processes in platform_processes(platform.honcho_pid).items()
                       for process in processes if is_stopped(process)})
     if stopped:
         raise SystemExit(f"platform processes were stopped (SIGSTOP) from outside this bench: {', '.join(stopped)}")
@@ -497,17 +304,13 @@ def percentiles(values: list[float]) -> dict[str, float | int | None]:
     return {"n": len(ordered), "p50": at(.50), "p95": at(.95), "p99": at(.99), "mean": round(sum(ordered) / len(ordered), 2)}
 
 
-def cpu_ms_per_job(window: CpuWindow, jobs: int) -> dict[str, float]:
-    return {role: round(seconds * 1000 / jobs, 3) for role, seconds in window.used_s.items()} if jobs else {}
-
-
 @contextmanager
 def worker_paused(platform: Platform) -> Iterator[None]:
     """The inference worker stopped (SIGSTOP) for the block: the jobs admitted meanwhile wait in
     the queue, so the admission phase measures admission (the API, its transaction, the relay's
     publish) and not the worker and the consumer's handling of its events on the same cores.
     Resumed however the block ends; drain() then lets it finish them."""
-    workers = [process for process in platform_processes(platform).get("inference worker", [])
+    workers = [process for process in platform_processes(platform.honcho_pid).get("inference worker", [])
                if "respawn" not in " ".join(process.cmdline())]
     for process in workers:
         process.suspend()
@@ -522,7 +325,7 @@ def worker_paused(platform: Platform) -> Iterator[None]:
 
 
 async def admission_phase(session: aiohttp.ClientSession, platform: Platform, clients: list[dict[str, str]], seconds: float) -> dict:
-    window = CpuWindow(lambda: with_bench_client({**platform_processes(platform), **server_processes()}))
+    window = CpuWindow(lambda: with_bench_client({**platform_processes(platform.honcho_pid), **server_processes()}))
     with worker_paused(platform):
         window.start()
         tally = await closed_loop(admission_client, clients, seconds, session, f"{platform.base_url}/api/v1/jobs")
@@ -578,73 +381,6 @@ async def measure(args: argparse.Namespace, platform: Platform, yardstick: Yards
         return runs
 
 
-# -- report ----------------------------------------------------------------------------------
-
-def ms(summary: dict, key: str) -> str:
-    value = summary.get(key)
-    return "-" if value is None else f"{value:.1f}"
-
-
-def latency(summary: dict) -> str:
-    return f"{ms(summary, 'p50')} / {ms(summary, 'p95')} / {ms(summary, 'p99')} / {ms(summary, 'mean')}"
-
-
-def report_rows(runs: list[dict]) -> list[tuple[str, list[str], str]]:
-    """(label, one cell per client count, target) for the figures table."""
-    def cells(pick: Callable[[dict], str]) -> list[str]:
-        return [pick(run) for run in runs]
-
-    rows = [
-        ("platform submit -> 202, ms (p50/p95/p99/mean)", cells(lambda r: latency(r["admission"]["submit_ms"])),
-         "p50 <= 10, p99 <= 50 (1 client: <= 5)"),
-        ("platform accepted/s", cells(lambda r: f"{r['admission']['accepted_per_s']:.0f}"), ">= 500 at 50"),
-        ("  refused", cells(lambda r: str(r["admission"]["refused"] or "none")), ""),
-        ("  machine CPU busy", cells(lambda r: f"{r['admission']['cpu_busy']:.0%}"), ""),
-        ("  left unfinished, drained in", cells(lambda r: f"{r['drain']['backlog']} jobs in {r['drain']['seconds']} s"), ""),
-        ("round trip submit -> 202, ms", cells(lambda r: latency(r["round_trip"]["submit_ms"])), ""),
-        ("finished -> notified, ms", cells(lambda r: latency(r["round_trip"]["notified_ms"])), "p50 <= 10"),
-        ("round trip jobs/s", cells(lambda r: f"{r['round_trip']['jobs_per_s']:.0f}"), ""),
-        ("  machine CPU busy", cells(lambda r: f"{r['round_trip']['cpu_busy']:.0%}"), ""),
-    ]
-    if all("yardstick" in run for run in runs):
-        rows += [
-            ("yardstick submit -> 202, ms", cells(lambda r: latency(r["yardstick"]["submit_ms"])), ""),
-            ("yardstick accepted/s", cells(lambda r: f"{r['yardstick']['accepted_per_s']:.0f}"), ""),
-            ("  machine CPU busy", cells(lambda r: f"{r['yardstick']['cpu_busy']:.0%}"), ""),
-        ]
-    return rows
-
-
-def cpu_rows(runs: list[dict], phase: str) -> list[tuple[str, list[str], str]]:
-    roles = sorted({role for run in runs for role in run.get(phase, {}).get("cpu_ms_per_job", {})},
-                   key=lambda role: (CPU_ORDER.index(role) if role in CPU_ORDER else len(CPU_ORDER), role))
-    rows = [(f"  {role}", [f"{run[phase]['cpu_ms_per_job'].get(role, 0):.2f}" for run in runs], "") for role in roles]
-    totals = [f"{sum(run[phase]['cpu_ms_per_job'].values()):.2f}" for run in runs]
-    return rows + [("  all of the above", totals, "")]
-
-
-def print_table(header: str, runs: list[dict], rows: list[tuple[str, list[str], str]]) -> None:
-    columns = [f"{run['clients']} client{'s' if run['clients'] > 1 else ''}" for run in runs]
-    width = max(len(label) for label, _, _ in rows + [(header, [], "")])
-    cell = max(14, *(len(c) for _, cells, _ in rows for c in cells), *(len(c) for c in columns))
-    print(f"\n{header:<{width}}  " + "  ".join(f"{c:>{cell}}" for c in columns) + "  target")
-    for label, cells, target in rows:
-        print(f"{label:<{width}}  " + "  ".join(f"{c:>{cell}}" for c in cells) + f"  {target}")
-
-
-def print_report(figures: dict) -> None:
-    machine = figures["machine"]
-    print(f"\n{figures['date']}: {machine['cpus']} CPUs, load average {machine['load_average_start']} at the start and "
-          f"{machine['load_average_end']} at the end, {figures['seconds']:g} s per phase; job {JOB['width']}x{JOB['height']}, {JOB['steps']} step, null model")
-    runs = figures["runs"]
-    print_table("figures", runs, report_rows(runs))
-    print_table("CPU ms per accepted job, admission phase", runs, cpu_rows(runs, "admission"))
-    if all("yardstick" in run for run in runs):
-        print_table("CPU ms per accepted job, yardstick", runs, cpu_rows(runs, "yardstick"))
-    print("\nServers are counted by process name: Postgres, RabbitMQ and Redis also serve anything else running "
-          "on this machine;\nmachine CPU busy is every core's, other work and the kernel's network time included.")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="1,50", type=lambda text: [int(c) for c in text.split(",")],
@@ -668,7 +404,7 @@ def main() -> None:
     except KeyboardInterrupt:
         raise SystemExit("interrupted")
     figures["machine"]["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
-    print_report(figures)
+    print_report(figures, JOB)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

@@ -3,8 +3,6 @@ platform.sh with honcho and the Procfile) on a database, vhost, Redis prefix and
 their own, so they never touch a development platform running beside them."""
 from __future__ import annotations
 
-import socket
-import subprocess
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,43 +11,17 @@ from typing import Iterator
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PORT_NAMES = (
-    "GATEWAY_PORT", "AUTH_PORT", "PAYMENTS_PORT", "PRE_INFERENCE_PORT",
-    "AUTH_RELAY_METRICS_PORT", "AUTH_CONSUMER_METRICS_PORT",
-    "PAYMENTS_RELAY_METRICS_PORT", "PAYMENTS_CONSUMER_METRICS_PORT", "PAYMENTS_WORKER_METRICS_PORT",
-    "PRE_INFERENCE_RELAY_METRICS_PORT", "PRE_INFERENCE_CONSUMER_METRICS_PORT",
-    "INFERENCE_METRICS_PORT",
-)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
 def running_platform(provisioned: dict[str, str], *, amqp_url: str | None = None,
                      extra_env: dict[str, str] | None = None) -> Iterator[dict]:
     """Migrate and start every process on the provisioned resources; stop them after."""
-    from atelier_devkit.platform import platform_env, write_env_file
+    from atelier_devkit.running import running_platform as started
 
-    run_dir = ROOT / "var" / "e2e" / provisioned["ATELIER_RUN_ID"]
-    keys = ("ATELIER_PG_ADMIN_DSN", "ATELIER_AMQP_URL", "ATELIER_REDIS_URL", "ATELIER_REDIS_PREFIX")
-    connections = {k: v for k, v in provisioned.items() if k in keys or k.endswith("_DATABASE_URL")}
-    if amqp_url:
-        connections["ATELIER_AMQP_URL"] = amqp_url
-    ports = {name: free_port() for name in PORT_NAMES}
-    env = {**platform_env(var_dir=run_dir, connections=connections, ports=ports), **(extra_env or {})}
-    env_file = run_dir / "platform.env"
-    write_env_file(env_file, env)
-    subprocess.run([ROOT / "infra/local/migrate.sh", env_file], check=True, timeout=300)
-    started = subprocess.run([ROOT / "infra/local/platform.sh", "start", env_file], timeout=400)
-    try:
-        assert started.returncode == 0, f"platform did not start; see {run_dir / 'platform.log'}"
-        yield {"base_url": f"http://127.0.0.1:{ports['GATEWAY_PORT']}", "env": env, "run_dir": run_dir}
-    finally:
-        subprocess.run([ROOT / "infra/local/platform.sh", "stop", env_file], timeout=60)
+    with started(provisioned, ROOT / "var" / "e2e" / provisioned["ATELIER_RUN_ID"], amqp_url=amqp_url,
+                 extra_env=extra_env) as running:
+        yield running
 
 
 def dead_lettered(amqp_url: str) -> dict[str, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import socket
 import sys
 from pathlib import Path
 
@@ -24,6 +25,17 @@ DEFAULT_PORTS = {
     "PRE_INFERENCE_RELAY_METRICS_PORT": 9121, "PRE_INFERENCE_CONSUMER_METRICS_PORT": 9122,
     "INFERENCE_METRICS_PORT": 9131,
 }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def free_ports() -> dict[str, int]:
+    """A free port for each of DEFAULT_PORTS: a platform beside another (the tests, the benches)."""
+    return {name: free_port() for name in DEFAULT_PORTS}
 
 
 def _secret() -> str:
