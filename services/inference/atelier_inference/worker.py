@@ -24,7 +24,7 @@ import signal
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import pika
@@ -39,7 +39,8 @@ from atelier_messaging.topology import EVENTS_EXCHANGE, JOBS_EXCHANGE, JOBS_QUEU
 from . import events, metrics
 from .cancellations import CanceledJobs
 from .config import Settings
-from .jobs import JobCanceled, JobFailure, JobResult, Storage, batch_key, check_params, run_batch
+from .deliveries import Delivery, group_jobs
+from .jobs import JobCanceled, JobFailure, JobResult, Storage, check_params, run_batch
 from .model_holder import ModelHolder
 from .pipeline import LoadedPipeline, ModelLoadError, load_pipeline
 from .probe import Heartbeat
@@ -82,44 +83,12 @@ def _nothing() -> None:
     pass
 
 
-@dataclass
-class Delivery:
-    method: Any
-    properties: Any
-    body: bytes
-    job: Envelope | None = None
-    attempts: int = 1
-    span: Any = None  # the job's span while it is being worked on (tracing on)
-
-    @property
-    def job_id(self) -> str:
-        return self.job.data["job_id"]
-
-
 def holder_for(settings: Settings, loaded: LoadedPipeline | None = None) -> ModelHolder:
     def load() -> LoadedPipeline:
         return load_pipeline(settings.model_location, settings.device, compile_unet=settings.torch_compile,
                              compile_cache_dir=settings.compile_cache_path)
 
     return ModelHolder(load, loaded=loaded, idle_unload_s=settings.idle_unload_s)
-
-
-def group_jobs(deliveries: list[Delivery], max_images: int) -> list[list[Delivery]]:
-    """Compatible jobs together, in arrival order, each group at most max_images (a bigger job runs alone)."""
-    groups: list[list[Delivery]] = []
-    open_groups: dict[tuple, list[Delivery]] = {}
-    for delivery in deliveries:
-        params = delivery.job.data["params"]
-        key = batch_key(params)
-        group = open_groups.get(key) if key is not None else None
-        if group is not None and sum(d.job.data["params"]["n"] for d in group) + params["n"] <= max_images:
-            group.append(delivery)
-            continue
-        group = [delivery]
-        groups.append(group)
-        if key is not None:
-            open_groups[key] = group
-    return groups
 
 
 class Worker:

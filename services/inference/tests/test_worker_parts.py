@@ -8,7 +8,7 @@ from atelier_inference.cancellations import CanceledJobs
 from atelier_inference.config import Settings
 from atelier_inference.model_holder import HolderState, ModelHolder
 from atelier_inference.pipeline import ModelLoadError, select_runtime
-from atelier_inference.worker import group_jobs
+from atelier_inference.deliveries import group_jobs
 
 from .conftest import job_params
 
