@@ -1,7 +1,7 @@
 // End-to-end flows through the SPA in headless Chromium, against a running platform.
 //
 //   BASE_URL=http://localhost:8000 ATELIER_MAIL_DIR=var/mail SCREENSHOT_DIR=test-results \
-//     node e2e/flows.mjs account|generate|billing|keys|finish|jobs|gallery|edit
+//     node e2e/flows.mjs account|generate|billing|keys|finish|jobs|gallery|edit|preview|plans
 //
 // Exit 0: passed; 1: failed; 3: the platform lacks a route this flow needs (the pytest wrapper skips).
 import path from "node:path";
@@ -11,6 +11,8 @@ import {
 import { edit } from "./editFlow.mjs";
 import { gallery } from "./galleryFlow.mjs";
 import { jobs } from "./jobsFlow.mjs";
+import { plans } from "./plansFlow.mjs";
+import { preview } from "./previewFlow.mjs";
 
 async function login(page, user) {
   await page.goto(`${BASE_URL}/login`);
@@ -387,7 +389,7 @@ async function finish({ page, step, shot }) {
   await page.getByTestId("offline-banner").waitFor({ state: "detached" });
 }
 
-const FLOWS = { account, generate, billing, keys, finish, jobs, gallery, edit };
+const FLOWS = { account, generate, billing, keys, finish, jobs, gallery, edit, preview, plans };
 const name = process.argv[2];
 if (!FLOWS[name]) {
   console.error(`usage: node e2e/flows.mjs ${Object.keys(FLOWS).join("|")}`);
