@@ -93,6 +93,29 @@ class S3Storage:
             read_timeout_s=float(env.get("ATELIER_S3_READ_TIMEOUT_S", "30")),
         )
 
+    def ensure_bucket(self) -> bool:
+        """Creates the bucket unless it exists (a deployment's one-shot set-up step, not a
+        request path); True when it was created. Idempotent, also against a concurrent create."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+            return False
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code", "")) not in {"404", "NoSuchBucket", "NotFound"}:
+                raise StorageError(f"S3 head_bucket {self.bucket!r} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"S3 head_bucket {self.bucket!r} failed: {exc}") from exc
+        try:
+            self.client.create_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code", "")) in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                return False
+            raise StorageError(f"S3 create_bucket {self.bucket!r} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"S3 create_bucket {self.bucket!r} failed: {exc}") from exc
+        return True
+
     def object_name(self, key: str) -> str:
         parts = key.split("/")
         if not key or key.startswith("/") or ".." in parts or "\x00" in key or "" in parts:

@@ -83,3 +83,23 @@ def test_open_object_streams_the_object_with_its_type_and_size(storage):
     assert len(chunks) > 1 and b"".join(chunks) == data
     with pytest.raises(ObjectNotFound):
         storage.open_object("images/j3/missing.png")
+
+
+def test_ensure_bucket_creates_once_and_then_finds_it(endpoint):
+    storage = S3Storage("atelier-ensure-bucket", endpoint_url=endpoint, region="us-east-1",
+                        access_key_id="test", secret_access_key="test")
+    assert storage.ensure_bucket() is True
+    assert storage.ensure_bucket() is False
+    storage.put_bytes("k", b"x", content_type="text/plain")
+    assert storage.get_bytes("k") == b"x"
+
+
+def test_ensure_bucket_cli_waits_for_the_store_then_gives_up(monkeypatch, capsys):
+    from atelier_storage.__main__ import ensure_bucket
+
+    for name, value in {"ATELIER_S3_BUCKET": "b", "ATELIER_S3_ENDPOINT_URL": "http://127.0.0.1:9",
+                        "ATELIER_S3_REGION": "us-east-1", "ATELIER_S3_ACCESS_KEY_ID": "t",
+                        "ATELIER_S3_SECRET_ACCESS_KEY": "t", "ATELIER_S3_CONNECT_TIMEOUT_S": "0.2"}.items():
+        monkeypatch.setenv(name, value)
+    assert ensure_bucket(wait_s=0.5) == 1
+    assert "did not answer" in capsys.readouterr().err
