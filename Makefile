@@ -11,7 +11,8 @@ ENV_FILE := var/dev.env
 MODEL_DIR := var/models/tiny-sd
 WEB_SOURCES := $(shell find web_client/src web_client/index.html web_client/vite.config.* web_client/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: image-locks help up down restart logs status staff system venv web model test test-unit test-integration test-e2e monitoring-check contracts-lock clean
+# Container images and the compose stack (infra/images, infra/compose) run with podman.
+.PHONY: images stack-up stack-down stack-destroy test-deploy image-locks help up down restart logs status staff system venv web model test test-unit test-integration test-e2e monitoring-check contracts-lock clean
 
 help:
 	@echo "make up                run the whole platform at http://localhost:8000 (installs what is missing)"
@@ -19,7 +20,10 @@ help:
 	@echo "make logs | status     follow its logs | is it running"
 	@echo "make staff EMAIL=...   a staff account for both admins at /admin/ (asks for its password)"
 	@echo "make test              every test tier: unit, integration, end-to-end"
-	@echo "make test-unit | test-integration | test-e2e"
+	@echo "make test-unit | test-integration | test-e2e | test-deploy (the images and the compose stack)"
+	@echo "make images            build the container images (infra/images) with podman"
+	@echo "make stack-up          the platform in containers at http://localhost:8080 (builds what is missing)"
+	@echo "make stack-down        stop it (volumes kept; make stack-destroy removes them too)"
 	@echo "make image-locks       rewrite infra/images/locks/ (each image's pinned dependencies) after a dependency change"
 	@echo "make monitoring-check  promtool checks and rule tests, dashboards against the metric catalogue"
 
@@ -86,7 +90,7 @@ staff: venv
 
 test:
 	@rm -rf var/test-totals
-	@$(MAKE) --no-print-directory test-unit test-integration test-e2e
+	@$(MAKE) --no-print-directory test-unit test-integration test-e2e test-deploy
 	@$(PY) infra/local/run_tests.py total
 
 test-unit: system venv web_client/node_modules/.installed infra/k8s/validate/node_modules/.installed
@@ -98,6 +102,21 @@ test-integration: system venv
 test-e2e: system venv web model
 	@WITH_BROWSER=1 infra/local/system.sh
 	@$(PY) infra/local/run_tests.py e2e
+
+test-deploy: system venv
+	@$(PY) infra/local/run_tests.py deploy
+
+images:
+	@infra/images/build.sh
+
+stack-up:
+	@infra/compose/stack.sh up
+
+stack-down:
+	@infra/compose/stack.sh down
+
+stack-destroy:
+	@infra/compose/stack.sh destroy
 
 # Also part of the unit tier (run_tests.py runs infra/monitoring's tests); this is the quick
 # way to check an edit of a rule, a dashboard or the catalogue. Needs promtool (make system).

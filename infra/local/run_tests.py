@@ -2,7 +2,7 @@
 (services may share top-level package names such as `config`), and prints one total.
 Each tier's total is kept in var/test-totals/ so that `total` can sum a whole run.
 
-    python infra/local/run_tests.py unit|integration|e2e
+    python infra/local/run_tests.py unit|integration|e2e|deploy
     python infra/local/run_tests.py total
 """
 from __future__ import annotations
@@ -76,8 +76,8 @@ def main() -> int:
     broken = []
     pytest_summary = re.compile(r"\d+ (passed|failed|errors?|skipped|deselected)|no tests ran")
     pytest = [PYTEST, "-q", "-p", "no:cacheprovider"]
-    if tier == "e2e":
-        targets = [(ROOT / "tests", [*pytest, "-m", "e2e"], pytest_summary)]
+    if tier in ("e2e", "deploy"):
+        targets = [(ROOT / "tests", [*pytest, "-m", tier], pytest_summary)]
     else:
         targets = [(ROOT / project, [*pytest, "-m", MARKERS[tier]], pytest_summary) for project in PROJECTS]
     if tier == "unit":

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The compose stack: every process of the platform in containers, the gateway at
+# http://localhost:${STACK_HTTP_PORT:-8080}, images stored in the stack's S3 store.
+#   infra/compose/stack.sh up       build what is missing, write var/stack/stack.env, start, wait
+#   infra/compose/stack.sh down     stop and remove the containers (volumes kept)
+#   infra/compose/stack.sh destroy  also remove the volumes and var/stack
+#   infra/compose/stack.sh ps | logs [service] | compose ARGS...
+# ENGINE=docker uses `docker compose`; otherwise podman with podman-compose (from PyPI).
+# Where no container registry answers, Postgres, RabbitMQ, Redis and the S3 store are built
+# from the Debian base (infra/compose/offline) instead of pulled.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. infra/images/engine.sh
+# STACK_DIR, STACK_PROJECT and STACK_HTTP_PORT let a second stack run beside the first (the
+# deploy tests use their own).
+STACK_DIR=${STACK_DIR:-var/stack}
+STACK_PROJECT=${STACK_PROJECT:-atelier}
+ENV_FILE=$STACK_DIR/stack.env
+COMPOSE_FILE=infra/compose/compose.yml
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+compose() {
+  if [ "$ENGINE" = docker ]; then
+    docker compose -p "$STACK_PROJECT" -f "$COMPOSE_FILE" --env-file "$ENV_FILE" "$@"
+  else
+    if [ ! -x var/compose-env/bin/podman-compose ] || ! cmp -s requirements/deploy.txt var/compose-env/.pin; then
+      step "podman-compose from PyPI (var/compose-env)"
+      rm -rf var/compose-env && python3 -m venv var/compose-env
+      var/compose-env/bin/pip install -q --disable-pip-version-check -r requirements/deploy.txt
+      cp requirements/deploy.txt var/compose-env/.pin
+    fi
+    var/compose-env/bin/podman-compose --podman-path podman -p "$STACK_PROJECT" -f "$COMPOSE_FILE" --env-file "$ENV_FILE" "$@"
+  fi
+}
+
+secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(36))'; }
+
+write_env() {
+  mkdir -p "$STACK_DIR"
+  if [ ! -f "$ENV_FILE" ]; then
+    step "writing $ENV_FILE (random secrets, kept across runs)"
+    umask 077
+    {
+      echo "# The compose stack's settings and secrets (infra/compose/stack.sh). Edit, then 'make stack-up'."
+      echo "ATELIER_ENV=${ATELIER_ENV:-development}"
+      echo "ATELIER_PUBLIC_URL=http://localhost:${STACK_HTTP_PORT:-8080}"
+      echo "STACK_HTTP_PORT=${STACK_HTTP_PORT:-8080}"
+      echo "PAYMENTS_PROVIDER=sandbox"
+      echo "ATELIER_MAIL_HOST_DIR=${ATELIER_MAIL_HOST_DIR:-$PWD/var/mail}"
+      echo "AUTH_JWT_PRIVATE_KEY_HOST_FILE=$PWD/$STACK_DIR/jwt_private.pem"
+      for name in POSTGRES_PASSWORD AUTH_DB_PASSWORD PAYMENTS_DB_PASSWORD PRE_INFERENCE_DB_PASSWORD \
+                  RABBITMQ_PASSWORD REDIS_PASSWORD S3_ACCESS_KEY S3_SECRET_KEY AUTH_SECRET_KEY \
+                  PAYMENTS_SECRET_KEY ATELIER_INTERNAL_TOKEN AUTH_API_KEY_PEPPER ATELIER_STORAGE_SIGNING_KEY \
+                  PAYMENTS_SANDBOX_WEBHOOK_SECRET; do
+        echo "$name=$(secret)"
+      done
+    } > "$ENV_FILE"
+  fi
+  if [ ! -f "$STACK_DIR/jwt_private.pem" ]; then
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$STACK_DIR/jwt_private.pem" 2>/dev/null
+  fi
+  # The containers' user is 10001 with group 0: the key is readable by group 0 only.
+  chmod 0640 "$STACK_DIR/jwt_private.pem"
+  [ "$(id -u)" = 0 ] && chgrp 0 "$STACK_DIR/jwt_private.pem"
+  # Development mail lands here as .eml files, written by the auth containers' user.
+  local mail
+  mail=$(grep -E '^ATELIER_MAIL_HOST_DIR=' "$ENV_FILE" | cut -d= -f2-)
+  mkdir -p "$mail" && chmod a+rwx "$mail"
+}
+
+refuse_unsafe_production() {
+  grep -q '^ATELIER_ENV=production' "$ENV_FILE" || return 0
+  if grep -qE '^PAYMENTS_PROVIDER=sandbox|CHANGE-ME|dev-only' "$ENV_FILE"; then
+    echo "refusing to start: $ENV_FILE says ATELIER_ENV=production but keeps a development provider or a placeholder secret" >&2
+    exit 1
+  fi
+}
+
+engines_offline() {  # 0 when no public registry answers: the engines are built here instead
+  local code
+  code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' https://registry-1.docker.io/v2/ 2>/dev/null || true)
+  [ "$code" != 200 ] && [ "$code" != 401 ]
+}
+
+build_engines() {
+  infra/images/base/bootstrap.sh
+  local moto target
+  moto=$(grep -E '^moto==' requirements/constraints.txt | cut -d= -f3)
+  for target in postgres rabbitmq redis s3; do
+    step "image atelier/$target:dev (Debian's packages in place of the public image)"
+    $ENGINE build -q -f infra/compose/offline/Containerfile --target "$target" -t "atelier/$target:dev" \
+      --build-arg BASE=localhost/atelier-base:bookworm --build-arg MOTO_VERSION="$moto" \
+      --secret id=cacert,src="${ATELIER_BUILD_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}" \
+      --layers --format docker infra/compose/offline >/dev/null
+  done
+  set_env POSTGRES_IMAGE localhost/atelier/postgres:dev
+  set_env RABBITMQ_IMAGE localhost/atelier/rabbitmq:dev
+  set_env REDIS_IMAGE localhost/atelier/redis:dev
+  set_env MINIO_IMAGE localhost/atelier/s3:dev
+}
+
+set_env() {  # name value: set or replace one line of the env file
+  grep -v "^$1=" "$ENV_FILE" > "$ENV_FILE.new" || true
+  echo "$1=$2" >> "$ENV_FILE.new"
+  mv "$ENV_FILE.new" "$ENV_FILE"
+}
+
+wait_ready() {
+  local port url deadline
+  port=$(grep -E '^STACK_HTTP_PORT=' "$ENV_FILE" | cut -d= -f2); port=${port:-8080}
+  url="http://127.0.0.1:$port/readyz"
+  deadline=$(( $(date +%s) + ${STACK_WAIT_S:-300} ))
+  step "waiting for the gateway at $url"
+  until curl -fsS -m 3 -o /dev/null "$url"; do
+    if [ "$(date +%s)" -gt "$deadline" ]; then
+      echo "the stack did not become ready; 'infra/compose/stack.sh ps' and 'logs' say why" >&2
+      compose ps >&2 || true
+      exit 1
+    fi
+    sleep 2
+  done
+}
+
+case "${1:-up}" in
+  up)
+    write_env
+    refuse_unsafe_production
+    if [ "${STACK_OFFLINE:-auto}" = 1 ] || { [ "${STACK_OFFLINE:-auto}" = auto ] && engines_offline; }; then
+      build_engines
+    fi
+    [ "${STACK_BUILD:-1}" = 0 ] || infra/images/build.sh
+    step "starting the stack ($ENGINE)"
+    compose up -d >"$STACK_DIR/up.log" 2>&1 || { tail -40 "$STACK_DIR/up.log"; exit 1; }
+    wait_ready
+    step "the platform runs at http://localhost:$(grep -E '^STACK_HTTP_PORT=' "$ENV_FILE" | cut -d= -f2) (mail in var/mail/; 'make stack-down' stops it)"
+    ;;
+  down) [ -f "$ENV_FILE" ] && compose down >/dev/null 2>&1; step "stack stopped (volumes kept)" ;;
+  destroy)
+    [ -f "$ENV_FILE" ] && compose down -v >/dev/null 2>&1
+    rm -rf "$STACK_DIR"; step "stack and its volumes removed" ;;
+  ps) compose ps ;;
+  logs) shift; compose logs "$@" ;;
+  compose) shift; compose "$@" ;;
+  *) echo "usage: $0 up|down|destroy|ps|logs [service]|compose ARGS..." >&2; exit 2 ;;
+esac

@@ -1,0 +1,72 @@
+"""The compose stack under test: started with infra/compose/stack.sh under a project, port and
+folder of its own (beside any stack a person runs), inspected with the container engine."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK_SH = ROOT / "infra" / "compose" / "stack.sh"
+ENGINE = os.environ.get("ENGINE", "podman")
+PROJECT = "atelier-deploy-test"
+# The Atelier processes that run for good; the one-shots (migrations, bucket, model) end.
+LONG_RUNNING = ["gateway", "auth", "auth-relay", "auth-consumer", "auth-worker", "auth-beat",
+                "payments", "payments-relay", "payments-consumer", "payments-worker", "payments-beat",
+                "pre-inference", "pre-inference-relay", "pre-inference-consumer", "inference"]
+ONE_SHOTS = ["migrate-auth", "migrate-payments", "migrate-pre-inference", "storage-setup", "model-setup"]
+ENGINES = ["postgres", "rabbitmq", "redis", "s3"]
+
+
+@dataclass
+class Stack:
+    port: int
+    directory: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.directory / "mail"
+
+    def script(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        return subprocess.run([str(STACK_SH), *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout)
+
+    def engine(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run([ENGINE, *args], capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "CONTAINERS_CONF": str(ROOT / "var" / "build" / "containers.conf")})
+
+    def container(self, service: str) -> str:
+        """The name of the service's container (compose names it <project>_<service>_1)."""
+        found = self.engine("ps", "-a", "--filter", f"label=com.docker.compose.project={PROJECT}",
+                            "--filter", f"label=com.docker.compose.service={service}", "--format", "{{.Names}}")
+        names = found.stdout.split()
+        assert names, f"no container for {service}: {found.stderr}"
+        return names[0]
+
+    def inspect(self, service: str) -> dict:
+        result = self.engine("inspect", self.container(service))
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)[0]
+
+    def exec_python(self, service: str, code: str) -> str:
+        result = self.engine("exec", self.container(service), "python", "-c", code)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def wait_healthy(self, service: str, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        state = {}
+        while time.monotonic() < deadline:
+            state = self.inspect(service)["State"]
+            health = (state.get("Health") or state.get("Healthcheck") or {}).get("Status")
+            if state.get("Running") and health in (None, "", "healthy"):
+                return
+            time.sleep(1)
+        raise AssertionError(f"{service} not healthy in {timeout}s: {state}")
