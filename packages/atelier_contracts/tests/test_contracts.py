@@ -83,3 +83,25 @@ def test_validated_once_and_copies_start_over():
     assert not forged.validated
     with pytest.raises(ContractError):
         encode(forged)
+
+
+@pytest.mark.parametrize(
+    "preview,needle",
+    [
+        ("data:image/jpeg;base64," + "A" * 16384, "is too long"),
+        ("data:image/svg+xml;base64,PHN2Zz4=", "does not match"),
+        ("https://example.com/x.jpg", "does not match"),
+        ("data:image/jpeg;base64,<script>", "does not match"),
+    ],
+)
+def test_a_progress_preview_is_a_small_image_data_url(preview, needle):
+    raw = copy.deepcopy(example_for("inference.job.progress", 2))
+    assert raw["data"]["preview"].startswith("data:image/jpeg;base64,")
+    raw["data"]["preview"] = preview
+    with pytest.raises(ContractError, match=needle):
+        decode(json.dumps(raw))
+
+
+def test_progress_v2_without_a_preview_is_v1_plus_nothing():
+    data = {"job_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "step": 3, "total_steps": 9, "phase": "generating"}
+    assert make_envelope("inference.job.progress", 2, data, producer="inference").routing_key == "inference.job.progress.v2"

@@ -39,6 +39,7 @@ EVENT_QUEUES: dict[str, tuple[str, ...]] = {
         "payments.refund.issued.v1",
         "inference.job.started.v1",
         "inference.job.progress.v1",
+        "inference.job.progress.v2",
         "inference.job.succeeded.v1",
         "inference.job.failed.v1",
     ),

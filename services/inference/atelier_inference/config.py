@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # Load the model at start (fail fast on a bad model). 0: load on the first job instead, so a
     # worker scaled up from zero takes the job at once and the user sees "warming up", not "queued".
     preload_model: bool = True
+    # Progress events carry a small preview of the first image (inference.job.progress v2),
+    # from the latents through a linear map, no VAE; 0 turns them off.
+    previews: bool = True
     storage_backend: str = "filesystem"
     # Touched every few seconds by the worker loop; read by `python -m atelier_inference.probe`.
     heartbeat_file: str | None = None

@@ -37,13 +37,15 @@ def started(job: Envelope, *, worker: str, attempt: int) -> Envelope:
     )
 
 
-def progress(job: Envelope, step: int, total_steps: int, *, phase: str = "generating") -> Envelope:
-    """phase "loading" (with step 0) while a cold worker loads the model: the user sees "warming up"."""
-    return make_envelope(
-        "inference.job.progress", 1,
-        {"job_id": job.data["job_id"], "step": step, "total_steps": max(1, total_steps), "phase": phase},
-        producer=PRODUCER, correlation_id=job.correlation_id, trace=job.trace,
-    )
+def progress(job: Envelope, step: int, total_steps: int, *, phase: str = "generating",
+             preview: str | None = None) -> Envelope:
+    """phase "loading" (with step 0) while a cold worker loads the model: the user sees "warming up".
+    ``preview``: a small JPEG data URL of the job's first image (atelier_inference.preview)."""
+    data: dict[str, Any] = {"job_id": job.data["job_id"], "step": step, "total_steps": max(1, total_steps), "phase": phase}
+    if preview is not None:
+        data["preview"] = preview
+    return make_envelope("inference.job.progress", 2, data,
+                         producer=PRODUCER, correlation_id=job.correlation_id, trace=job.trace)
 
 
 def succeeded(job: Envelope, images: list[dict[str, Any]], timings_ms: dict[str, float]) -> Envelope:

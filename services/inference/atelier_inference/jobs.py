@@ -16,6 +16,9 @@ from .pipeline import LoadedPipeline, UnknownScheduler
 
 ProgressFn = Callable[[int, int], None]  # (step done, total steps)
 CancelFn = Callable[[], bool]
+LatentsFn = Callable[[Any], None]  # a step's latents (images, 4, h/8, w/8), on the model's device
+# (job id -> index of the job's first image in the call, a step's latents): for previews
+BatchLatentsFn = Callable[[dict[str, int], Any], None]
 SUPPORTED_KINDS = ("txt2img", "img2img", "inpaint")
 MODEL_ALIASES = ("", "default")
 DEFAULT_STRENGTH = 0.75
@@ -145,11 +148,13 @@ def generate_batch(
     on_step: Callable[[int, int], None] | None = None,
     should_stop: CancelFn | None = None,
     time_limit_s: float | None = None,
+    on_latents: LatentsFn | None = None,
 ) -> list[list[tuple[Any, int]]]:
     """One pipeline call for jobs sharing a batch_key (or one job of any kind with its inputs).
 
     Returns, per job, (PIL image, seed) pairs. Image i of a job is made from seed+i with its
     own CPU generator, so it is the same picture whether the job ran alone or batched.
+    ``on_latents`` gets each step's latents (asked of the pipeline only when it is given).
     """
     import torch
 
@@ -171,6 +176,8 @@ def generate_batch(
             raise JobTimeLimit(time_limit_s)
         if on_step is not None:
             on_step(step + 1, getattr(pipe, "num_timesteps", None) or first["steps"])
+        if on_latents is not None and "latents" in callback_kwargs:
+            on_latents(callback_kwargs["latents"])
         return callback_kwargs
 
     if len(batch) == 1:
@@ -192,6 +199,7 @@ def generate_batch(
                 guidance_scale=first["guidance"],
                 generator=generators,
                 callback_on_step_end=step_end,
+                callback_on_step_end_tensor_inputs=["latents"] if on_latents is not None else [],
                 output_type="pil",
             )
     except JobFailure:
@@ -214,11 +222,12 @@ def generate(
     on_progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
     time_limit_s: float | None = None,
+    on_latents: LatentsFn | None = None,
 ) -> list[tuple[Any, int]]:
     """Returns (PIL image, seed) pairs; image i is made from seed+i, so each is reproducible alone."""
     inputs = load_inputs(params, storage)
     return generate_batch(loaded, [params], inputs=inputs, on_step=on_progress, should_stop=should_cancel,
-                          time_limit_s=time_limit_s)[0]
+                          time_limit_s=time_limit_s, on_latents=on_latents)[0]
 
 
 def store_images(data: dict[str, Any], pairs: list[tuple[Any, int]], loaded: LoadedPipeline, storage: Storage) -> list[dict[str, Any]]:
@@ -248,12 +257,13 @@ def run_job(
     should_cancel: CancelFn | None = None,
     load_ms: float = 0.0,
     time_limit_s: float | None = None,
+    on_latents: LatentsFn | None = None,
 ) -> JobResult:
     params = data["params"]
     check_params(params, loaded)
     started = time.perf_counter()
     pairs = generate(loaded, params, storage=storage, on_progress=on_progress, should_cancel=should_cancel,
-                     time_limit_s=time_limit_s)
+                     time_limit_s=time_limit_s, on_latents=on_latents)
     generated = time.perf_counter()
     images = store_images(data, pairs, loaded, storage)
     return JobResult(images=images, timings_ms={
@@ -272,15 +282,21 @@ def run_batch(
     is_canceled: Callable[[str], bool] | None = None,
     load_ms: float = 0.0,
     time_limit_s: float | None = None,
+    on_latents: BatchLatentsFn | None = None,
 ) -> list[JobResult | JobFailure]:
     """Jobs sharing a batch_key in one call; one outcome per job, in order.
 
     The call stops early only when every job in it is canceled; a job canceled while the
     others go on is reported canceled and its images are not stored.
     """
+    first_images, index = {}, 0
+    for data in batch:
+        first_images[data["job_id"]] = index
+        index += data["params"]["n"]
+    step_latents = None if on_latents is None else (lambda latents: on_latents(first_images, latents))
     if len(batch) == 1:
         try:
-            return [run_job(batch[0], loaded, storage, load_ms=load_ms, time_limit_s=time_limit_s,
+            return [run_job(batch[0], loaded, storage, load_ms=load_ms, time_limit_s=time_limit_s, on_latents=step_latents,
                             on_progress=None if on_progress is None else (lambda s, t: on_progress(batch[0]["job_id"], s, t)),
                             should_cancel=None if is_canceled is None else (lambda: is_canceled(batch[0]["job_id"])))]
         except JobFailure as failure:
@@ -299,6 +315,7 @@ def run_batch(
     started = time.perf_counter()
     try:
         per_job = generate_batch(loaded, [d["params"] for d in batch], on_step=on_step, time_limit_s=time_limit_s,
+                                 on_latents=step_latents,
                                  should_stop=None if is_canceled is None else (lambda: all(map(is_canceled, ids))))
     except JobFailure as failure:
         return [failure for _ in batch]

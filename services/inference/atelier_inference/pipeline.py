@@ -179,7 +179,9 @@ class LoadedPipeline:
 class NullPipeline:
     """Stands in for a diffusers pipeline under the null model. It still calls the step callback
     once per step (progress, cancellation and the time limit behave as with a real model) and
-    returns one plain image per requested image, its colour drawn from that image's seed."""
+    returns one plain image per requested image, its colour drawn from that image's seed. Asked
+    for latents (``callback_on_step_end_tensor_inputs``), it hands the callback a small gradient
+    that fades in over the steps, so previews are made and sent as with a real model."""
 
     def __init__(self) -> None:
         self.scheduler = SimpleNamespace(config={})  # what LoadedPipeline keeps to restore the default
@@ -187,17 +189,29 @@ class NullPipeline:
 
     def __call__(self, *, num_inference_steps: int, generator: list[Any], width: int | None = None,
                  height: int | None = None, image: Any = None, callback_on_step_end: Callable[..., Any] | None = None,
-                 **_unused: Any) -> SimpleNamespace:
+                 callback_on_step_end_tensor_inputs: list[str] | None = None, **_unused: Any) -> SimpleNamespace:
         from PIL import Image
 
         # img2img passes no size: like diffusers, the picture takes the (resized) init image's.
         size = (width, height) if width and height else image.size
         self.num_timesteps = num_inference_steps
+        gradient = _null_latents(len(generator), size) if "latents" in (callback_on_step_end_tensor_inputs or ()) else None
         for step in range(num_inference_steps):
             if callback_on_step_end is not None:
-                callback_on_step_end(self, step, step, {})
+                kwargs = {} if gradient is None else {"latents": gradient * ((step + 1) / num_inference_steps)}
+                callback_on_step_end(self, step, step, kwargs)
         # generate_batch hands in one generator per requested image, seeded with that image's seed.
         return SimpleNamespace(images=[Image.new("RGB", size, _colour(g.initial_seed())) for g in generator])
+
+
+def _null_latents(images: int, size: tuple[int, int]) -> Any:
+    """(images, 4, h/8, w/8) latents of a diagonal gradient, at most 16 x 16 (a preview needs no more)."""
+    import torch
+
+    width, height = (max(1, min(16, side // 8)) for side in size)
+    across = torch.linspace(-2.0, 2.0, width).expand(height, width)
+    down = torch.linspace(-2.0, 2.0, height)[:, None].expand(height, width)
+    return torch.stack([across, down, across - down, -down]).expand(images, 4, height, width)
 
 
 def _colour(seed: int) -> tuple[int, int, int]:

@@ -44,6 +44,7 @@ from .jobs import JobCanceled, JobFailure, JobResult, Storage, check_params, run
 from .model_holder import ModelHolder
 from .pipeline import LoadedPipeline, ModelLoadError, load_pipeline
 from .probe import Heartbeat
+from .progress import ProgressBoard
 
 log = logging.getLogger("atelier.inference.worker")
 
@@ -105,8 +106,7 @@ class Worker:
         self.canceled = CanceledJobs()
         self._stopping = threading.Event()
         self._abort = threading.Event()
-        self._progress_lock = threading.Lock()
-        self._progress: dict[str, tuple[Envelope, int, int]] = {}
+        self._progress = ProgressBoard(previews=settings.previews)
         self._pending: list[Delivery] = []
         self._gpu = gpu_thread or ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate")
         self._owns_gpu_thread = gpu_thread is None
@@ -279,8 +279,7 @@ class Worker:
         jobs = {d.job_id: d.job for d in group}
 
         def on_progress(job_id: str, step: int, total: int) -> None:
-            with self._progress_lock:
-                self._progress[job_id] = (jobs[job_id], step, total)
+            self._progress.step(jobs[job_id], step, total)
 
         def is_canceled(job_id: str) -> bool:
             return self._abort.is_set() or job_id in self.canceled
@@ -301,7 +300,7 @@ class Worker:
         # Progress still pending for this batch is superseded by the outcomes published next.
         # Sent first, it cost the consumer a transaction and each of the job's streams an update
         # before the outcome (5-9 ms between a job's end and its client hearing of it, traced).
-        self._drop_progress()
+        self._progress.clear()
         try:
             return future.result()
         except Exception as exc:  # noqa: BLE001 - a bug must still end every job with a reason
@@ -335,7 +334,8 @@ class Worker:
                 on_progress(job_id, step, total)
 
             results = run_batch([batch[i] for i in valid], loaded, self.storage, on_progress=timed_progress,
-                                is_canceled=is_canceled, load_ms=load_ms, time_limit_s=self.settings.job_time_limit_s)
+                                is_canceled=is_canceled, load_ms=load_ms, time_limit_s=self.settings.job_time_limit_s,
+                                on_latents=self._progress.offer_latents if self.settings.previews else None)
             outcomes.update(zip(valid, results))
             _observe_batch([batch[i] for i in valid], results)
         return [outcomes[i] for i in range(len(batch))]
@@ -363,15 +363,9 @@ class Worker:
         metrics.count_job(metrics.job_outcome(outcome.type, outcome.data.get("reason_code")))
         self._close_job_span(delivery, outcome)
 
-    def _drop_progress(self) -> None:
-        with self._progress_lock:
-            self._progress = {}
-
     def _flush_progress(self) -> None:
-        with self._progress_lock:
-            pending, self._progress = self._progress, {}
-        for job, step, total in pending.values():
-            self._publish_progress(events.progress(job, step, total))
+        for job, step, total, preview in self._progress.take():
+            self._publish_progress(events.progress(job, step, total, preview=preview))
 
     def _publish_progress(self, envelope: Envelope) -> None:
         try:

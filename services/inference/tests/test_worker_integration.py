@@ -254,3 +254,34 @@ def test_worker_reconnects_when_the_broker_drops_it(broker, start_worker, amqp_u
         assert seen[-1]["type"] == "inference.job.succeeded" and seen[-1]["data"]["job_id"] == job.data["job_id"]
     finally:
         connection.close()
+
+
+@pytest.mark.parametrize("previews", [True, False])
+def test_progress_carries_a_preview_of_the_first_image_unless_turned_off(broker, amqp_url, loaded, tmp_path, monkeypatch, previews):
+    import base64
+
+    import atelier_inference.worker as worker_module
+
+    monkeypatch.setattr(worker_module, "PROGRESS_EVERY_S", 0.0)  # progress every loop turn
+    connection, channel, events = broker
+    settings = Settings(amqp_url=amqp_url, worker_name="test-worker", previews=previews)
+    worker = Worker(settings, loaded, FilesystemStorage(tmp_path / "storage"))
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        job = job_envelope(steps=12, width=128, height=128)
+        publish_job(amqp_url, job)
+        seen = collect(connection, channel, events, is_outcome)
+    finally:
+        worker.stop()
+        thread.join(timeout=30)
+    progress = [e for e in seen if e["type"] == "inference.job.progress"]
+    assert progress and all(e["version"] == 2 for e in progress)
+    shown = [e["data"]["preview"] for e in progress if "preview" in e["data"]]
+    if not previews:
+        assert shown == []
+        return
+    assert shown, "a 12-step job publishes at least one preview"
+    for url in shown:
+        assert url.startswith("data:image/jpeg;base64,") and len(url) <= 16384
+        assert base64.b64decode(url.split(",", 1)[1])[:2] == b"\xff\xd8"

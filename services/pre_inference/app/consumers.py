@@ -67,12 +67,13 @@ def on_started(envelope: Envelope, tx: Session) -> None:
 
 
 def on_progress(envelope: Envelope, tx: Session) -> None:
+    """v1 and v2 (v2 may add a preview, which only the job's streams see)."""
     job_id = _job_id(envelope)
     data = envelope.data
     # A worker loading its model reports step 0 (phase "loading"): shown as warming up.
     step = 0 if data.get("phase") == "loading" else data["step"]
     fraction = progress_fraction(step, data["total_steps"])
-    applied = job_events.record_progress(tx, job_id, step, data["total_steps"], fraction)
+    applied = job_events.record_progress(tx, job_id, step, data["total_steps"], fraction, preview=data.get("preview"))
     log.debug("progress %.2f for %s: %s", fraction, job_id, applied)
 
 
@@ -143,6 +144,7 @@ HANDLERS: dict[str, Callable[[Envelope, Any], None]] = {
     "payments.refund.issued.v1": on_refund_issued,
     "inference.job.started.v1": on_started,
     "inference.job.progress.v1": on_progress,
+    "inference.job.progress.v2": on_progress,
     "inference.job.succeeded.v1": on_succeeded,
     "inference.job.failed.v1": on_failed,
 }

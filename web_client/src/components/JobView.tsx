@@ -1,6 +1,8 @@
 import { TERMINAL_STATUSES, jobErrorMessage, jobPhase, progressPercent, type Job, type JobImage } from "../api";
 import { imageFileName } from "../downloadName";
 import { timeLeftText, useTimeLeft } from "../hooks/useTimeLeft";
+import type { JobPreviewFrame } from "../preview";
+import { JobPreview } from "./JobPreview";
 
 function statusText(job: Job, timeLeft: string | null = null): string {
   switch (jobPhase(job)) {
@@ -50,9 +52,11 @@ interface Props {
   onReuse?: (job: Job, image?: JobImage) => void;
   /** "Use this image": start an img2img or inpaint job from it. */
   onUseAsInput?: (image: JobImage) => void;
+  /** The newest rough picture of a running job, shown until its images arrive. */
+  preview?: JobPreviewFrame | null;
 }
 
-export function JobView({ job, streamError, canceling = false, onCancel, onReuse, onUseAsInput }: Props) {
+export function JobView({ job, streamError, canceling = false, onCancel, onReuse, onUseAsInput, preview = null }: Props) {
   const percent = progressPercent(job);
   const images = job.images ?? [];
   const prompt = typeof job.params?.prompt === "string" ? job.params.prompt : null;
@@ -87,6 +91,11 @@ export function JobView({ job, streamError, canceling = false, onCancel, onReuse
         <p className="banner banner-warning" role="alert">
           {streamError} Still trying…
         </p>
+      )}
+      {active && preview && images.length === 0 && (
+        <div className="gallery">
+          <JobPreview job={job} frame={preview} />
+        </div>
       )}
       {images.length > 0 && (
         <div className="gallery">

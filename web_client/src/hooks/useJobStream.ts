@@ -1,22 +1,26 @@
 import { useEffect, useState } from "react";
 import { ApiError, TERMINAL_STATUSES, type ApiClient, type Job } from "../api";
+import { readPreview, type JobPreviewFrame } from "../preview";
 
 export const POLL_INTERVAL_MS = 1000;
 
 /**
  * Follows a job until it ends: its Server-Sent Events stream when it works, else polling.
  * Any stream error (route missing, token expired, proxy cut) switches to polling, which refreshes
- * the token and keeps going; a job already finished is never followed.
+ * the token and keeps going; a job already finished is never followed. While the job runs, the
+ * stream may also bring previews of its first image (`event: preview`); polling brings none.
  */
 export function useJobStream(api: ApiClient, initial: Job | null) {
   const [job, setJob] = useState<Job | null>(initial);
   const [streamError, setStreamError] = useState<string | null>(null);
   const [transport, setTransport] = useState<"sse" | "polling" | null>(null);
+  const [preview, setPreview] = useState<JobPreviewFrame | null>(null);
   const jobId = initial?.id ?? null;
 
   useEffect(() => {
     setJob(initial);
     setStreamError(null);
+    setPreview(null);
     if (!jobId || (initial && TERMINAL_STATUSES.has(initial.status))) {
       setTransport(null);
       return;
@@ -29,7 +33,9 @@ export function useJobStream(api: ApiClient, initial: Job | null) {
       if (stopped || next.id !== jobId) return false;
       setJob(next);
       setStreamError(null);
-      return TERMINAL_STATUSES.has(next.status);
+      const ended = TERMINAL_STATUSES.has(next.status);
+      if (ended) setPreview(null); // the images (or the reason) take its place
+      return ended;
     };
 
     async function poll() {
@@ -72,6 +78,11 @@ export function useJobStream(api: ApiClient, initial: Job | null) {
           startPolling(); // a message we cannot read: trust the plain GET instead
         }
       });
+      source.addEventListener("preview", (event) => {
+        // A preview we cannot read is skipped: the next one, or the image, follows anyway.
+        const frame = readPreview((event as MessageEvent<string>).data, jobId!);
+        if (frame && !stopped) setPreview(frame);
+      });
       source.onerror = () => {
         if (source) startPolling();
       };
@@ -87,5 +98,5 @@ export function useJobStream(api: ApiClient, initial: Job | null) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, jobId]);
 
-  return { job, setJob, streamError, transport };
+  return { job, setJob, streamError, transport, preview };
 }

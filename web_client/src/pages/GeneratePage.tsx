@@ -25,7 +25,7 @@ export function GeneratePage() {
   const [problem, setProblem] = useState<string | null>(null);
   const [revealed, setRevealed] = useState(0);
   const resultRef = useRef<HTMLDivElement>(null);
-  const { job, setJob, streamError } = useJobStream(api, followed);
+  const { job, setJob, streamError, preview } = useJobStream(api, followed);
   const recent = useRecentJobs(api, job);
   const active = job !== null && !TERMINAL_STATUSES.has(job.status);
   const requested = query.get("job");
@@ -125,6 +125,7 @@ export function GeneratePage() {
             {problem && <p className="banner banner-error" role="alert">{problem}</p>}
             {job ? (
               <JobView job={job} streamError={streamError} canceling={canceling} onCancel={() => void cancel()} onReuse={reuse}
+                preview={preview}
                 onUseAsInput={job.status === "succeeded" ? startFromImage : undefined} />
             ) : (
               <p className="card hint generate-placeholder">Your images appear here, with their progress while they are made.</p>

@@ -44,6 +44,13 @@ export class FakeEventSource {
     for (const listener of this.listeners.get("job") ?? []) listener(new MessageEvent("job", { data: JSON.stringify(job) }));
   }
 
+  /** Sends one `event: preview` message, as pre_inference does with a worker's preview. */
+  emitPreview(body: unknown) {
+    if (this.closed) return;
+    const data = typeof body === "string" ? body : JSON.stringify(body);
+    for (const listener of this.listeners.get("preview") ?? []) listener(new MessageEvent("preview", { data }));
+  }
+
   fail() {
     if (!this.closed) this.onerror?.(new Event("error"));
   }

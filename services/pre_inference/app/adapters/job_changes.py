@@ -94,9 +94,9 @@ class JobChangeHub:
                     channel = channel.decode()
                 listeners = self._listeners.get(channel)
                 if listeners:
-                    traceparent, final = read_notice(message.get("data") or b"")
+                    traceparent, final, preview = read_notice(message.get("data") or b"")
                     for subscription in listeners:
-                        subscription.notify(traceparent, final)
+                        subscription.notify(traceparent, final, preview)
 
     def _wake_all(self) -> None:
         for listeners in self._listeners.values():
@@ -126,8 +126,9 @@ class JobChangeHub:
 
 class Subscription:
     """One stream's interest in one job: ``changed`` is set on every notice for it;
-    ``traceparent`` is the newest traced notice's span since the stream last took it, and
-    ``final`` the job as it ended, once a notice has brought it (app.adapters.notify)."""
+    ``traceparent`` is the newest traced notice's span since the stream last took it,
+    ``final`` the job as it ended, once a notice has brought it, and ``preview`` the newest
+    preview not yet taken (app.adapters.notify)."""
 
     def __init__(self, hub: JobChangeHub, channel: str):
         self._hub = hub
@@ -135,18 +136,25 @@ class Subscription:
         self.changed = asyncio.Event()
         self.traceparent: str | None = None
         self.final: JobView | None = None
+        self.preview: str | None = None
         self._closed = False
 
-    def notify(self, traceparent: str | None, final: JobView | None = None) -> None:
+    def notify(self, traceparent: str | None, final: JobView | None = None, preview: str | None = None) -> None:
         if traceparent:
             self.traceparent = traceparent
         if final is not None:
             self.final = final
+        if preview is not None:
+            self.preview = preview
         self.changed.set()
 
     def take_traceparent(self) -> str | None:
         traceparent, self.traceparent = self.traceparent, None
         return traceparent
+
+    def take_preview(self) -> str | None:
+        preview, self.preview = self.preview, None
+        return preview
 
     async def close(self) -> None:
         """Idempotent (a stream closes it when it ends and again after its response)."""

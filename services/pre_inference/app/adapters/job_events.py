@@ -39,15 +39,22 @@ class Change(NamedTuple):
 
     traceparent: str | None  # the span that made the change, while tracing is on
     final: JobView | None  # the job as it ended, when the change ended it
+    # The worker's newest preview of a running job (a small image data URL, inference.job.progress
+    # v2): passed on to the job's streams, never stored in the database.
+    preview: str | None = None
 
 
-def notify_after_commit(session: Session, job_id: uuid.UUID, final: JobView | None = None) -> None:
+def notify_after_commit(session: Session, job_id: uuid.UUID, final: JobView | None = None, preview: str | None = None) -> None:
     """Queues a change notice; app.adapters.notify publishes it once the commit is done. The
     notice carries the span that made the change (the consumer's, per event: one transaction
     may apply events of many traces), so the stream that sends it continues that trace; and,
     for the change that ended the job, the job itself, so its streams send the end without
-    reading it again (a terminal state never changes, so that copy cannot be stale)."""
-    session.info.setdefault(NOTIFY_KEY, {})[job_id] = Change(tracing.current_traceparent(), final)
+    reading it again (a terminal state never changes, so that copy cannot be stale). A preview
+    survives a later change of the same transaction that brings none, unless that change ends the job."""
+    changes = session.info.setdefault(NOTIFY_KEY, {})
+    if preview is None and final is None and job_id in changes:
+        preview = changes[job_id].preview
+    changes[job_id] = Change(tracing.current_traceparent(), final, None if final is not None else preview)
 
 
 def _final_view(job: Any, images: tuple[ImageView, ...] = ()) -> JobView:
@@ -74,15 +81,18 @@ def mark_started(session: Session, job_id: uuid.UUID, started_at: datetime, time
     return result.rowcount == 1
 
 
-def record_progress(session: Session, job_id: uuid.UUID, step: int, total_steps: int, fraction: float) -> bool:
-    """Never moves backwards; step 0 (the worker is loading the model) is recorded too."""
+def record_progress(
+    session: Session, job_id: uuid.UUID, step: int, total_steps: int, fraction: float, preview: str | None = None,
+) -> bool:
+    """Never moves backwards; step 0 (the worker is loading the model) is recorded too. The
+    preview goes only to the job's streams, with the notice, and only with a step that moved on."""
     result = session.execute(
         update(JOBS)
         .where(Job.id == job_id, Job.status.in_(PROGRESS_WHILE), or_(Job.step.is_(None), Job.step < step, and_(Job.step == step, Job.total_steps.is_(None))))
         .values(step=step, total_steps=total_steps, progress=func.greatest(Job.progress, fraction), updated_at=func.now())
     )
     if result.rowcount == 1:
-        notify_after_commit(session, job_id)
+        notify_after_commit(session, job_id, preview=preview)
     return result.rowcount == 1
 
 

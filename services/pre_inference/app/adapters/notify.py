@@ -13,7 +13,13 @@ The message is ``changed``, or a JSON object with either or both of:
   changes, so the streams send it as it is, without reading the job again (the last hop of
   finished -> notified). Earlier states are always re-read: notices of one job can arrive out of
   order, and a copy of a running job could be older than what a stream already sent.
+- ``preview``: the worker's newest preview of the running job (a small image data URL from
+  ``inference.job.progress`` v2), which the streams pass on as it is.
 ``read_notice`` takes either apart; anything it cannot read is a plain "re-read".
+
+The newest preview of each running job is also kept in Redis (``preview_key``, one value of at
+most MAX_PREVIEW_CHARS, expiring after PREVIEW_TTL_S, deleted when the job ends), so a stream
+opened in the middle of a job shows it at once. Previews never reach the database.
 """
 from __future__ import annotations
 
@@ -39,25 +45,47 @@ log = logging.getLogger("pre_inference.notify")
 
 
 PLAIN_NOTICE = "changed"
+# inference.job.progress v2 bounds a preview at this many characters; anything else is dropped.
+MAX_PREVIEW_CHARS = 16_384
+PREVIEW_PREFIXES = ("data:image/jpeg;base64,", "data:image/webp;base64,")
+# Longer than a job may run (PRE_INFERENCE_JOB_TIME_LIMIT_S, 300 s by default), so only a job
+# whose end was never seen leaves its preview behind, and not for long.
+PREVIEW_TTL_S = 900
 
 
 def channel_for(prefix: str, job_id: uuid.UUID | str) -> str:
     return f"{prefix}job:{job_id}"
 
 
+def preview_key(prefix: str, job_id: uuid.UUID | str) -> str:
+    return f"{prefix}preview:{job_id}"
+
+
+def usable_preview(value: Any) -> str | None:
+    """The preview when it is a small image data URL as the contract allows, else None."""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if isinstance(value, str) and len(value) <= MAX_PREVIEW_CHARS and value.startswith(PREVIEW_PREFIXES):
+        return value
+    return None
+
+
 class Notice(NamedTuple):
     traceparent: str | None
     final: JobView | None
+    preview: str | None = None
 
 
-def notice(traceparent: str | None, final: JobView | None = None) -> str:
-    if not traceparent and final is None:
+def notice(traceparent: str | None, final: JobView | None = None, preview: str | None = None) -> str:
+    if not traceparent and final is None and preview is None:
         return PLAIN_NOTICE
     body: dict[str, Any] = {}
     if traceparent:
         body["traceparent"] = traceparent
     if final is not None:
         body["final"] = _encode_view(final)
+    if preview is not None:
+        body["preview"] = preview
     return json.dumps(body, separators=(",", ":"))
 
 
@@ -73,7 +101,8 @@ def read_notice(data: bytes | str) -> Notice:
     if not isinstance(body, dict):
         return Notice(None, None)
     traceparent = body.get("traceparent")
-    return Notice(traceparent if isinstance(traceparent, str) else None, _decode_view(body.get("final")))
+    return Notice(traceparent if isinstance(traceparent, str) else None, _decode_view(body.get("final")),
+                  usable_preview(body.get("preview")))
 
 
 def _time(value: datetime | None) -> str | None:
@@ -120,7 +149,12 @@ class SyncNotifier:
         # One round trip for all the jobs a transaction changed (the consumer commits runs of events).
         pipeline = self._client.pipeline(transaction=False)
         for job_id, change in changes.items():
-            pipeline.publish(channel_for(self._prefix, job_id), notice(change.traceparent, change.final))
+            preview = usable_preview(change.preview)
+            if preview is not None:
+                pipeline.set(preview_key(self._prefix, job_id), preview, ex=PREVIEW_TTL_S)
+            elif change.final is not None:
+                pipeline.delete(preview_key(self._prefix, job_id))
+            pipeline.publish(channel_for(self._prefix, job_id), notice(change.traceparent, change.final, preview))
         try:
             pipeline.execute()
         except redis.RedisError as exc:

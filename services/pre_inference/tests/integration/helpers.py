@@ -15,8 +15,8 @@ def iso(moment: datetime) -> str:
 
 def deliver(factory, routing_key: str, data: dict, producer: str = "auth", message_id: str | None = None):
     """What Consumer.handle does for one message: inbox claim and effect in one transaction."""
-    event_type = routing_key.rsplit(".", 1)[0]
-    envelope = make_envelope(event_type, 1, data, producer=producer, message_id=message_id)
+    event_type, version = routing_key.rsplit(".", 1)
+    envelope = make_envelope(event_type, int(version.removeprefix("v")), data, producer=producer, message_id=message_id)
     unit = SqlAlchemyUnitOfWork(factory)
     with unit.begin() as tx:
         if unit.claim(tx, envelope.id, consumers.QUEUE):

@@ -95,6 +95,52 @@ async def test_stream_follows_a_job_to_its_end(base_url, make_token, notifying_f
         assert unsigned(last) == unsigned(read)
 
 
+PREVIEW = "data:image/jpeg;base64,/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAA=="
+
+
+async def test_a_running_job_s_previews_reach_its_stream_and_stay_out_of_the_database(base_url, make_token, notifying_factory, settings, sync_engine):
+    """inference.job.progress v2's preview goes to the streams with the notice; the newest is
+    kept in Redis for a stream opened later, and removed when the job ends. v1 still applies."""
+    import redis as sync_redis
+    from sqlalchemy import text
+
+    from app.adapters.notify import preview_key
+
+    token = make_token(tier="pro")
+    store = sync_redis.Redis.from_url(settings.atelier_redis_url)
+    key = None
+    async with httpx.AsyncClient(base_url=base_url, timeout=20) as client:
+        job = (await client.post("/api/v1/jobs", json=JOB, headers={"Authorization": f"Bearer {token}"})).json()
+        key = preview_key(settings.atelier_redis_prefix, job["id"])
+        now = iso(datetime.now(timezone.utc))
+        await asyncio.to_thread(deliver, notifying_factory, "inference.job.started.v1", {"job_id": job["id"], "worker": "w", "attempt": 1, "started_at": now}, "inference")
+        await asyncio.to_thread(deliver, notifying_factory, "inference.job.progress.v1", {"job_id": job["id"], "step": 2, "total_steps": 20}, "inference")
+        await asyncio.to_thread(deliver, notifying_factory, "inference.job.progress.v2", {"job_id": job["id"], "step": 5, "total_steps": 20, "phase": "generating", "preview": PREVIEW}, "inference")
+        assert store.get(key) == PREVIEW.encode() and 0 < store.ttl(key) <= 900
+        events, comments = [], []
+        async with client.stream("GET", f"/api/v1/jobs/{job['id']}/events", params={"access_token": token}) as response:
+            reader = asyncio.create_task(read_events(response, events, comments))
+            # Opened mid-job: the snapshot, then the newest preview so far.
+            await wait_for(lambda: len(events) >= 2)
+            assert events[0][0] == "job" and events[0][1]["step"] == 5
+            assert events[1] == ("preview", {"job_id": job["id"], "step": 5, "image": PREVIEW})
+            newer = PREVIEW.replace("AAD", "AAE")
+            await asyncio.to_thread(deliver, notifying_factory, "inference.job.progress.v2", {"job_id": job["id"], "step": 9, "total_steps": 20, "preview": newer}, "inference")
+            await wait_for(lambda: ("preview", {"job_id": job["id"], "step": 9, "image": newer}) in events)
+            # An older step's preview (reordered events) changes nothing and is not sent.
+            await asyncio.to_thread(deliver, notifying_factory, "inference.job.progress.v2", {"job_id": job["id"], "step": 7, "total_steps": 20, "preview": PREVIEW}, "inference")
+            images = [{"key": f"jobs/{job['id']}/0.png", "seed": 7, "width": 64, "height": 64, "content_type": "image/png"}]
+            await asyncio.to_thread(deliver, notifying_factory, "inference.job.succeeded.v1", {"job_id": job["id"], "images": images, "timings_ms": {}, "finished_at": now}, "inference")
+            await asyncio.wait_for(reader, 10)
+        assert [e[0] for e in events] == ["job", "preview", "job", "preview", "job"]
+        assert events[-1][1]["status"] == "succeeded"
+    assert store.get(key) is None, "the job's end removes its preview"
+    store.close()
+    with sync_engine.connect() as conn:
+        row = conn.execute(text("SELECT to_jsonb(j)::text FROM jobs j WHERE id = :id"), {"id": job["id"]}).scalar_one()
+    assert "data:image" not in row
+
+
 def unsigned(job: dict) -> dict:
     return {**job, "images": [{**image, "url": image["url"].split("?")[0]} for image in job["images"]]}
 

@@ -948,7 +948,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `event: job` with the job JSON on every change, the first being the current state; `: keepalive` every 15 s; ends after a terminal state. */
+            /** @description `event: job` with the job JSON on every change, the first being the current state; while the job runs, `event: preview` with `{job_id, step, image}` (a small `data:image/jpeg;base64,...` picture of its first image so far) where the worker sends one; `: keepalive` every 15 s; ends after a terminal state. */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -7,17 +7,20 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import redis
 from atelier_kit import tracing
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from app.adapters import jobs_repo
+from app.adapters.notify import preview_key, usable_preview
+from app.adapters.ratelimit import REDIS_TIMEOUT_S
 from app.api.deps import Caller, ReadConnDep, SignerDep, check_scope, get_stream_caller, require_scope
 from app.api.errors import ApiError
 from app.api.presenters import decode_cursor, encode_cursor, job_out, parse_id
 from app.api.schemas import ErrorOut, JobOut, JobPage
-from app.domain.lifecycle import TERMINAL
+from app.domain.lifecycle import RUNNING, TERMINAL
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 log = logging.getLogger("pre_inference.sse")
@@ -53,11 +56,16 @@ def _sse(job: JobOut) -> str:
     return f"event: job\ndata: {json.dumps(job.model_dump(mode='json'), separators=(',', ':'))}\n\n"
 
 
+def _sse_preview(job: JobOut, image: str) -> str:
+    body = {"job_id": str(job.id), "step": job.step, "image": image}
+    return f"event: preview\ndata: {json.dumps(body, separators=(',', ':'))}\n\n"
+
+
 @router.get(
     "/{job_id}/events",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"text/event-stream": {}}, "description": "`event: job` with the job JSON on every change, the first being the current state; `: keepalive` every 15 s; ends after a terminal state."},
+        200: {"content": {"text/event-stream": {}}, "description": "`event: job` with the job JSON on every change, the first being the current state; while the job runs, `event: preview` with `{job_id, step, image}` (a small `data:image/jpeg;base64,...` picture of its first image so far) where the worker sends one; `: keepalive` every 15 s; ends after a terminal state."},
         401: _401, 403: _403, 404: {"model": ErrorOut},
         429: {"model": ErrorOut, "description": "`too_many_streams`: this user already holds the most streams allowed; see Retry-After"},
     },
@@ -68,6 +76,15 @@ async def job_events_stream(request: Request, job_id: str, caller: Annotated[Cal
     parsed = parse_id(job_id)
     state = request.app.state
     keepalive_s = state.settings.pre_inference_sse_keepalive_s
+
+    async def stored_preview() -> str | None:
+        """The newest preview of a job already running when the stream opens (app.adapters.notify)."""
+        try:
+            async with asyncio.timeout(REDIS_TIMEOUT_S):
+                return usable_preview(await state.redis.get(preview_key(state.settings.atelier_redis_prefix, parsed)))
+        except (redis.RedisError, TimeoutError) as exc:
+            log.debug("no stored preview for %s: %r", parsed, exc)  # the next progress brings one
+            return None
 
     async def snapshot() -> JobOut | None:
         # A connection per read, given back at once: an idle stream holds none of the pool.
@@ -104,6 +121,7 @@ async def job_events_stream(request: Request, job_id: str, caller: Annotated[Cal
         current: JobOut | None = first
         span = None  # while tracing: the change being sent continues the trace of its notice
         try:
+            preview = await stored_preview() if first.status == RUNNING else None
             while True:
                 if current is None:  # the user was deleted meanwhile
                     return
@@ -113,6 +131,8 @@ async def job_events_stream(request: Request, job_id: str, caller: Annotated[Cal
                         span.set_attribute("atelier.job_status", current.status)
                     yield encoded
                     last = encoded
+                if preview is not None and current.status == RUNNING:
+                    yield _sse_preview(current, preview)
                 tracing.end_span(span)
                 span = None
                 if current.status in TERMINAL:
@@ -126,6 +146,7 @@ async def job_events_stream(request: Request, job_id: str, caller: Annotated[Cal
                     yield ": keepalive\n\n"
                 # Cleared before the read: a notice arriving during it leads to one more read.
                 changed.clear()
+                preview = subscription.take_preview()
                 traceparent = subscription.take_traceparent()
                 if traceparent is not None:
                     span = tracing.open_span("job stream update", kind="consumer", traceparent=traceparent,
