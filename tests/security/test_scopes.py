@@ -12,6 +12,8 @@ pytestmark = pytest.mark.e2e
 ACCOUNT_ROUTES = [
     ("POST", "/api/payments/checkout", {"plan": "pro-monthly"}),
     ("POST", "/api/payments/subscription/cancel", None),
+    ("POST", "/api/payments/subscription/change", {"plan": "partner-monthly"}),
+    ("GET", "/api/payments/subscription/change-preview?plan=partner-monthly", None),
     ("GET", "/api/payments/invoices", None),
     ("GET", "/api/payments/ledger", None),
     ("GET", "/api/payments/subscription", None),

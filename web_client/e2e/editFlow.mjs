@@ -2,7 +2,7 @@
 // within the free plan (16:9 needs a higher plan), the job's cost in cost units before Generate,
 // "use this image" under a result, "use as input" from the gallery (then an img2img job), an upload
 // (a wrong file is refused in words, a large picture is scaled to the plan), a mask painted with
-// the mouse and with a finger (pointer events of type touch), undone with Ctrl+Z and the button,
+// the mouse, with a finger (pointer events of type touch) and by keyboard, undone with Ctrl+Z and the button,
 // sent as a black-and-white PNG, an inpaint job, and the usage page's live per-minute budget.
 import { JOB_TIMEOUT_MS, loaded, newVerifiedUser, outcome } from "./lib.mjs";
 
@@ -221,6 +221,34 @@ export async function edit({ page, step, shot }) {
   await touchStroke(page, [0.2, 0.2], [0.8, 0.8]);
   await strokesAre(page, 3, "a finger's stroke on a phone (the mask is kept for the next job)");
   await page.setViewportSize(DESKTOP);
+
+  step("painting by keyboard: focus ring and cursor, Space down, arrows paint, Space up");
+  await page.getByTestId("mask-clear").click();
+  await strokesAre(page, 0, "after Clear");
+  await page.getByTestId("brush-size").focus();
+  await page.keyboard.press("Shift+Tab"); // the canvas, reached as a keyboard user would
+  const focus = await page.getByTestId("mask-canvas").evaluate((canvas) => ({
+    focused: document.activeElement === canvas, outline: getComputedStyle(canvas).outlineStyle,
+    cursor: getComputedStyle(document.querySelector('[data-testid="mask-cursor"]')).display,
+  }));
+  if (!focus.focused || focus.outline === "none" || focus.cursor === "none") {
+    throw new Error(`the canvas by keyboard: ${JSON.stringify(focus)} (focused, a focus ring, a visible cursor)`);
+  }
+  await page.keyboard.press("]");
+  await page.keyboard.press("Space");
+  for (let i = 0; i < 6; i++) await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("Shift+ArrowDown");
+  await page.keyboard.press("Space");
+  await strokesAre(page, 1, "after a keyboard stroke");
+  const painted = await page.getByTestId("mask-canvas").evaluate((canvas) => {
+    const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+    let count = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) count++;
+    return count / (canvas.width * canvas.height);
+  });
+  if (!(painted > 0.01)) throw new Error(`the keyboard stroke left the mask empty (${(painted * 100).toFixed(2)}% painted)`);
+  console.log(`[e2e:edit] keyboard stroke painted ${(painted * 100).toFixed(1)}% of the mask`);
+  await shot("mask-keyboard");
 
   step("the usage page: the same per-minute budget in cost units, counting down to full");
   await page.getByRole("link", { name: "Usage" }).first().click();

@@ -29,8 +29,11 @@ def current_subscription(user_id: str) -> Subscription | None:
 
 
 def _locked_live(user_id: str, verb: str) -> Subscription:
-    """The caller's live subscription, locked until the transaction ends; 404 when none."""
-    sub = (Subscription.objects.select_for_update(of=("self",)).select_related("customer", "plan")
+    """The caller's live subscription, locked until the transaction ends; 404 when none. The
+    plan is read after the lock, not joined: a query that waits on the lock re-checks its joins
+    against the rows it read before waiting, so after a concurrent plan change a join on the
+    old plan would hide the subscription (a false 404)."""
+    sub = (Subscription.objects.select_for_update(of=("self",)).select_related("customer")
            .filter(customer__user_id=user_id, status__in=LIVE_STATUSES).first())
     if sub is None:
         raise ApiError(code="subscription_not_found", detail=f"you have no subscription to {verb}",

@@ -54,7 +54,7 @@ def apply_event(provider: str, event: ProviderEvent) -> str:
 
 
 def _record_payment(provider: str, event: ProviderEvent, *, customer, description: str, subscription=None,
-                    pack=None, amount: int, currency: str, period=(None, None)) -> Payment | None:
+                    pack=None, amount: int, currency: str, period=(None, None), credit_spent: int = 0) -> Payment | None:
     """One Payment and one ledger posting per provider payment id, whatever the route."""
     payment, created = Payment.objects.get_or_create(
         provider=provider, provider_payment_id=event.payment_id or event.id,
@@ -67,6 +67,9 @@ def _record_payment(provider: str, event: ProviderEvent, *, customer, descriptio
     if amount:
         ledger.record_payment(reference=f"payment:{payment.id}", user_id=user_id, amount_cents=amount,
                               currency=currency, memo=description)
+    if credit_spent:
+        ledger.record_account_credit_spent(reference=f"credit_spent:{payment.id}", user_id=user_id,
+                                           amount_cents=credit_spent, currency=currency, memo=description)
     if pack:
         ledger.grant_credits(reference=f"credits:{payment.id}", user_id=user_id, credits=pack.credits, memo=description)
         events.credits_granted(grant_id=payment.id, user_id=user_id, credits=pack.credits, granted_at=event.created)
@@ -136,7 +139,8 @@ def on_invoice_paid(provider: str, event: ProviderEvent) -> str:
     start = event.period_start or sub.current_period_end
     end = event.period_end or _period_end(start, sub.plan.interval)
     _record_payment(provider, event, customer=sub.customer, description=f"{sub.plan.name} renewal", subscription=sub,
-                    amount=event.amount_cents or 0, currency=event.currency or sub.plan.currency, period=(start, end))
+                    amount=event.amount_cents or 0, currency=event.currency or sub.plan.currency, period=(start, end),
+                    credit_spent=event.balance_applied_cents)
     if sub.status == SubscriptionStatus.EXPIRED:
         return "payment recorded; subscription had already expired"
     if end <= sub.current_period_end:

@@ -6,7 +6,8 @@ refuse UPDATE and DELETE and check the balance at commit. Balances are sums of e
 
 Accounts: ``customer:<user_id>:cash`` (money the customer paid us, negative as they pay),
 ``revenue``, ``customer:<user_id>:credits`` (credits the customer holds) and
-``credits_issued`` (its counterpart). The user id is the only link to a person, so the
+``credits_issued`` (its counterpart), ``customer:<user_id>:account_credit`` (money owed back
+to the customer as credit toward their next invoices, after a downgrade; positive while held). The user id is the only link to a person, so the
 books survive a deleted account.
 """
 from __future__ import annotations
@@ -27,6 +28,8 @@ class Kind(models.TextChoices):
     CREDIT_GRANT = "credit_grant", "Credit grant"
     REFUND = "refund", "Refund"
     CREDIT_REVOKE = "credit_revoke", "Credit revocation"
+    ACCOUNT_CREDIT = "account_credit", "Account credit (plan change)"
+    ACCOUNT_CREDIT_SPENT = "credit_spent", "Account credit spent"
 
 
 class LedgerTransaction(models.Model):

@@ -27,6 +27,10 @@ def credits_account(user_id: uuid.UUID | str) -> str:
     return f"customer:{user_id}:credits"
 
 
+def account_credit_account(user_id: uuid.UUID | str) -> str:
+    return f"customer:{user_id}:account_credit"
+
+
 def post(*, kind: str, reference: str, user_id, entries: Iterable[tuple[str, int, str]], memo: str = "") -> tuple[LedgerTransaction, bool]:
     """Post ``entries`` (account, amount, unit). Returns (transaction, created); an existing
     reference returns the earlier transaction untouched."""
@@ -76,3 +80,20 @@ def record_refund(*, reference: str, user_id, amount_cents: int, currency: str, 
     if credits:
         entries += [(credits_account(user_id), -credits, CREDITS), (CREDITS_ISSUED, credits, CREDITS)]
     return post(kind="refund", reference=reference, user_id=user_id, memo=memo, entries=entries)
+
+
+def account_credit_balance(user_id, currency: str) -> int:
+    return balance(account_credit_account(user_id), currency)
+
+
+def record_account_credit(*, reference: str, user_id, amount_cents: int, currency: str, memo: str = ""):
+    """A downgrade's unused time: revenue given back, held as credit toward the next invoices
+    (the provider keeps the same balance and spends it first)."""
+    return post(kind="account_credit", reference=reference, user_id=user_id, memo=memo, entries=[
+        (REVENUE, -amount_cents, currency), (account_credit_account(user_id), amount_cents, currency)])
+
+
+def record_account_credit_spent(*, reference: str, user_id, amount_cents: int, currency: str, memo: str = ""):
+    """An invoice paid (in part) from account credit: that credit becomes revenue again."""
+    return post(kind="credit_spent", reference=reference, user_id=user_id, memo=memo, entries=[
+        (account_credit_account(user_id), -amount_cents, currency), (REVENUE, amount_cents, currency)])

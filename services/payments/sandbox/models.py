@@ -17,6 +17,10 @@ class SandboxSession(models.Model):
     status = models.CharField(max_length=20, default="open")  # open | complete
     payment_method = models.CharField(max_length=64, blank=True)
     subscription_id = models.CharField(max_length=64, blank=True, db_index=True)
+    # After a plan change the subscription's price and name are the new plan's (renewals charge
+    # them), and a downgrade's unused time waits here as credit the next invoices spend first
+    # (Stripe's customer balance).
+    credit_cents = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
 

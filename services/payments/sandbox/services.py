@@ -93,23 +93,61 @@ def pay(session_id: str, card_number: str) -> SandboxSession:
 
 
 def charge_renewal(subscription_id: str, *, after: datetime) -> SandboxWebhook | None:
-    """Charge the period that starts at ``after``. The event id is derived from the
-    subscription and period, so running the renewal task twice charges once."""
-    session = SandboxSession.objects.filter(subscription_id=subscription_id, status="complete").first()
-    if session is None:
-        return None
+    """Charge the period that starts at ``after``, spending account credit first. The event id
+    is derived from the subscription and period, so running the renewal task twice charges once."""
     stamp = int(after.timestamp())
     event_id = f"evt_renew_{subscription_id}_{stamp}"
-    fails = session.payment_method in FAILING_METHODS
-    obj = {"id": f"in_{subscription_id}_{stamp}", "object": "invoice", "subscription": subscription_id,
-           "currency": session.currency.lower(), "period_start": stamp,
-           "period_end": int(_period_end(after, session.interval).timestamp()),
-           "amount_paid" if not fails else "amount_due": session.amount_cents}
     try:
         with transaction.atomic():
-            return _event(event_id, "invoice.payment_failed" if fails else "invoice.paid", obj, timezone.now())
+            session = SandboxSession.objects.select_for_update().filter(
+                subscription_id=subscription_id, status="complete").first()
+            if session is None:
+                return None
+            fails = session.payment_method in FAILING_METHODS
+            spent = 0 if fails else min(session.credit_cents, session.amount_cents)
+            obj = {"id": f"in_{subscription_id}_{stamp}", "object": "invoice", "subscription": subscription_id,
+                   "currency": session.currency.lower(), "period_start": stamp,
+                   "period_end": int(_period_end(after, session.interval).timestamp()),
+                   "total": session.amount_cents, "starting_balance": -session.credit_cents,
+                   "ending_balance": -(session.credit_cents - spent),
+                   "amount_paid" if not fails else "amount_due": session.amount_cents - spent}
+            webhook = _event(event_id, "invoice.payment_failed" if fails else "invoice.paid", obj, timezone.now())
+            if spent:
+                SandboxSession.objects.filter(pk=session.pk).update(credit_cents=F("credit_cents") - spent)
+            return webhook
     except IntegrityError:
         return None  # already charged for this period
+
+
+def change_plan(subscription_id: str, *, amount_cents: int, description: str, period_start: datetime,
+                period_end: datetime, at: datetime) -> dict:
+    """Switch the subscription's price now and invoice the proration at once (Stripe's
+    always_invoice): the unused time on the old price is credited, the rest of the period on the
+    new price charged; a negative total stays on the account as credit, and credit already held
+    pays first. A card that fails renewals fails here too (payment_behavior=error_if_incomplete).
+    Returns the invoice as a dict (``id``, ``amount_paid``, ``starting_balance``, ``ending_balance``)."""
+    from billing.proration import prorate
+
+    with transaction.atomic():
+        session = SandboxSession.objects.select_for_update().filter(subscription_id=subscription_id,
+                                                                     status="complete").first()
+        if session is None:
+            raise SessionClosed(subscription_id)
+        net = prorate(old_price_cents=session.amount_cents, new_price_cents=amount_cents, period_start=period_start,
+                      period_end=period_end, at=at).net_cents
+        spent = min(session.credit_cents, max(0, net))
+        paid = max(0, net) - spent
+        if paid and session.payment_method in FAILING_METHODS:
+            raise CardDeclined("Your card was declined.")
+        before, after = session.credit_cents, session.credit_cents - spent + max(0, -net)
+        session.amount_cents, session.description, session.credit_cents = amount_cents, description[:200], after
+        session.save(update_fields=["amount_cents", "description", "credit_cents"])
+        invoice = {"id": _id("in_sandbox"), "object": "invoice", "subscription": subscription_id,
+                   "billing_reason": "subscription_update", "currency": session.currency.lower(), "total": net,
+                   "amount_paid": paid, "starting_balance": -before, "ending_balance": -after,
+                   "period_start": int(at.timestamp()), "period_end": int(period_end.timestamp())}
+        _event(_id("evt_sandbox"), "invoice.paid", invoice, at)
+    return invoice
 
 
 # --- delivery ------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 import { createTypedClient, unwrap } from "./typed";
 import type { ErrorBody, FieldErrors, Tokens } from "./types";
 import type {
-  ApiKey, CreatedApiKey, ImagePage, Invoice, Job, JobPage, JobRequest, Ledger, Plan, Subscription, Tiers, Usage, User,
+  ApiKey, CreatedApiKey, ImagePage, Invoice, Job, JobPage, JobRequest, Ledger, Plan, PlanChangeQuote, Subscription, Tiers,
+  Usage, User,
 } from "./schema";
 
 export class ApiError extends Error {
@@ -243,6 +244,16 @@ export class ApiClient {
   /** Undoes a cancellation before the period ends. */
   async resumeSubscription(): Promise<Subscription | null> {
     return (await unwrap(this.authed.POST("/api/payments/subscription/resume/", { body: {} as never }))).subscription ?? null;
+  }
+
+  /** What switching to `plan` costs now, prorated for the rest of the period. */
+  changePreview(plan: string): Promise<PlanChangeQuote> {
+    return unwrap(this.authed.GET("/api/payments/subscription/change-preview/", { params: { query: { plan } } }));
+  }
+
+  /** Switches plan now; the invoice is what the proration charged (zero for a downgrade). */
+  changePlan(plan: string): Promise<{ subscription: Subscription; invoice: Invoice }> {
+    return unwrap(this.authed.POST("/api/payments/subscription/change/", { body: { plan } }));
   }
 
   async invoices(): Promise<Invoice[]> {

@@ -25,6 +25,8 @@ export type Tier = V1["TierOut"];
 
 export type Subscription = P["Subscription"];
 export type Invoice = P["Invoice"];
+/** What switching plan costs now (prorated, minor units); change-preview answers it. */
+export type PlanChangeQuote = P["PlanChangeQuote"];
 export type LedgerEntry = P["LedgerEntry"];
 /** A page of ledger entries with the caller's credit balance. */
 export type Ledger = P["LedgerPage"];

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from "react";
+import { useKeyboardBrush } from "../hooks/useKeyboardBrush";
 import { drawStroke, type Point, type Stroke } from "../mask";
 
 const BRUSH_MIN = 4;
@@ -21,7 +22,8 @@ interface Props {
 /**
  * A brush over the input image: paint where the picture should change. Pointer events, so a
  * mouse, a pen and a finger all paint (the canvas has touch-action: none, so a finger paints
- * instead of scrolling); undo with the button or Ctrl/⌘+Z while the painter has focus.
+ * instead of scrolling); undo with the button or Ctrl/⌘+Z while the painter has focus. From the
+ * keyboard the focused canvas shows a brush cursor that the arrow keys move (useKeyboardBrush).
  */
 export function MaskPainter({ imageUrl, width, height, strokes, onChange, errors }: Props) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
@@ -29,6 +31,14 @@ export function MaskPainter({ imageUrl, width, height, strokes, onChange, errors
   const [brush, setBrush] = useState(BRUSH_DEFAULT);
   const [erase, setErase] = useState(false);
   const invalid = Boolean(errors?.length);
+  const keyboard = useKeyboardBrush({
+    width, height, strokes, onChange, brush, erase,
+    scale: () => {
+      const rect = canvasRef.current?.getBoundingClientRect();
+      return rect?.width ? width / rect.width : 1;
+    },
+    resize: (by) => setBrush((size) => Math.min(BRUSH_MAX, Math.max(BRUSH_MIN, size + by))),
+  });
 
   // Everything is redrawn from the strokes: undo and clear are just shorter lists.
   useEffect(() => {
@@ -95,11 +105,23 @@ export function MaskPainter({ imageUrl, width, height, strokes, onChange, errors
       <div className="mask-stage" style={{ aspectRatio: `${width} / ${height}` }}>
         <img src={imageUrl} alt="The input image" width={width} height={height} draggable={false} />
         <canvas ref={canvasRef} id="mask" width={width} height={height} tabIndex={0}
-          role="img" aria-label={`Mask over the input image: ${strokes.length ? `${strokes.length} brush stroke${strokes.length === 1 ? "" : "s"}` : "nothing painted yet"}. Draw with a mouse, pen or finger; Ctrl+Z undoes.`}
-          aria-invalid={invalid} aria-describedby={invalid ? "mask-error" : undefined}
+          role="img" aria-label={`Mask over the input image: ${strokes.length ? `${strokes.length} brush stroke${strokes.length === 1 ? "" : "s"}` : "nothing painted yet"}. Draw with a mouse, pen, finger or the keyboard.`}
+          aria-invalid={invalid} aria-describedby={invalid ? "mask-keys mask-error" : "mask-keys"}
           onPointerDown={onPointerDown} onPointerMove={onPointerMove} onPointerUp={onPointerEnd} onPointerCancel={onPointerEnd}
+          onKeyDown={keyboard.onKeyDown} onBlur={keyboard.lift}
           data-testid="mask-canvas" data-strokes={strokes.length} />
+        {/* Shown only while the canvas has keyboard focus (styles.css): where Space would paint. */}
+        <div className={keyboard.penDown ? "mask-cursor pen-down" : "mask-cursor"} aria-hidden="true" data-testid="mask-cursor"
+          data-pen={keyboard.penDown ? "down" : "up"}
+          style={{ left: `${(keyboard.cursor.x / width) * 100}%`, top: `${(keyboard.cursor.y / height) * 100}%`, width: brush, height: brush }} />
       </div>
+      <p id="mask-keys" className="visually-hidden">
+        Keyboard: arrow keys move the brush (with Shift, further); Space or Enter puts it down and lifts it, and moving
+        while it is down paints; [ and ] make it smaller and larger; Ctrl+Z or ⌘+Z undoes.
+      </p>
+      <p className="visually-hidden" role="status" data-testid="mask-brush-status">
+        {keyboard.penDown ? "Brush down: the arrow keys paint." : "Brush up."} Brush size {brush}.
+      </p>
       <div className="mask-tools">
         <label className="brush-size">
           Brush size

@@ -19,13 +19,16 @@ interface Props {
   tiers: Tiers | null;
   /** The signed-in user's tier: that plan is marked and offers no purchase. */
   currentTier?: string | null;
+  /** The code of the plan of a live subscription: that plan is marked (whatever the tier says
+   * meanwhile), and the other paid plans offer a switch instead of a second subscription. */
+  switchFrom?: string | null;
   buying?: string | null;
   onBuy?: (plan: Plan) => void;
   title: string;
 }
 
 /** Plan or credit-pack cards with what each gives; shared by the front page and pricing. */
-export function PlanList({ plans, tiers, currentTier = null, buying = null, onBuy, title }: Props) {
+export function PlanList({ plans, tiers, currentTier = null, switchFrom = null, buying = null, onBuy, title }: Props) {
   if (plans.length === 0) return null;
   const byTier = new Map((tiers?.tiers ?? []).map((tier) => [tier.tier, tier]));
   return (
@@ -33,7 +36,9 @@ export function PlanList({ plans, tiers, currentTier = null, buying = null, onBu
       <h2>{title}</h2>
       <ul className="plans">
         {plans.map((item) => {
-          const current = item.kind === "plan" && currentTier !== null && item.tier === currentTier;
+          const current = item.kind === "plan" && (switchFrom !== null ? item.code === switchFrom
+            : currentTier !== null && item.tier === currentTier);
+          const switching = item.kind === "plan" && switchFrom !== null;
           const facts = item.kind === "plan" ? tierFacts(byTier.get(item.tier ?? ""), tiers?.cost_unit) : [];
           return (
             <li key={item.code} className={`card plan${current ? " plan-current" : ""}`} data-testid={`plan-${item.code}`}>
@@ -52,9 +57,11 @@ export function PlanList({ plans, tiers, currentTier = null, buying = null, onBu
                 <p className="hint">The {item.tier} tier</p>
               )}
               {onBuy && item.price_cents > 0 && !current && (
-                <button type="button" onClick={() => onBuy(item)} disabled={buying !== null} data-testid={`buy-${item.code}`}>
-                  {buying === item.code ? "Opening checkout…" : item.kind === "pack" ? "Buy" : "Subscribe"}
-                  <span className="visually-hidden"> {item.name}</span>
+                <button type="button" onClick={() => onBuy(item)} disabled={buying !== null}
+                  data-testid={`${switching ? "switch" : "buy"}-${item.code}`}>
+                  {switching ? `Switch to ${item.name}`
+                    : buying === item.code ? "Opening checkout…" : item.kind === "pack" ? "Buy" : "Subscribe"}
+                  {!switching && <span className="visually-hidden"> {item.name}</span>}
                 </button>
               )}
             </li>

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "react";
-import { ApiError, type Plan } from "../api";
+import { ApiError, type Plan, type Subscription } from "../api";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { LoadError, Loading } from "../components/Loading";
 import { PageTitle } from "../components/PageTitle";
@@ -8,8 +8,10 @@ import { useLoad } from "../hooks/useLoad";
 import { useSession } from "../session";
 import { money } from "../money";
 import { PlanList } from "../components/PlanList";
+import { PlanChangeConfirm } from "../components/PlanChange";
 
 const date = (iso?: string | null) => (iso ? new Date(iso).toLocaleDateString() : "—");
+const planName = (plans: Plan[] | null, code: string) => plans?.find((p) => p.code === code)?.name ?? code;
 
 export function PricingPage() {
   const { api, loggedIn, user } = useSession();
@@ -17,10 +19,19 @@ export function PricingPage() {
   const plans = useLoad(() => api.plans(), [api]);
   // What each plan gives comes from the policy the job API enforces; pricing still shows without it.
   const tiers = useLoad(() => api.tiers().catch(() => null), [api]);
+  // A live subscription turns the other plans' purchase into a prorated switch.
+  const subscription = useLoad(() => (loggedIn ? api.subscription().catch(() => null) : Promise.resolve(null)), [api, loggedIn]);
+  const sub = subscription.data;
+  const switchFrom = sub && sub.status === "active" && !sub.cancel_at_period_end ? sub.plan : null;
+  const [switchTo, setSwitchTo] = useState<Plan | null>(null);
   const [buying, setBuying] = useState<string | null>(null);
   const [banner, setBanner] = useState<string | null>(null);
 
   async function buy(item: Plan) {
+    if (switchFrom && item.kind === "plan") {
+      setSwitchTo(item);
+      return;
+    }
     if (!loggedIn) {
       navigate(`/login?next=${encodeURIComponent("/pricing")}`);
       return;
@@ -43,9 +54,19 @@ export function PricingPage() {
       <ErrorBanner message={banner} onDismiss={() => setBanner(null)} />
       {plans.loading && <Loading what="plans" />}
       {plans.error !== null && <LoadError error={plans.error} what="Pricing" />}
+      {sub?.status === "canceled" && (
+        <p className="banner banner-info" role="status" data-testid="resume-to-switch">
+          Your subscription is canceled. <Link to="/billing">Resume it on the billing page</Link> to switch plans.
+        </p>
+      )}
+      {switchTo && switchFrom && (
+        <PlanChangeConfirm plan={switchTo} currentName={planName(plans.data, switchFrom)} onClose={() => setSwitchTo(null)}
+          onChanged={() => navigate(`/billing?changed=${encodeURIComponent(switchTo.code)}`)} />
+      )}
       {plans.data && (
         <PlanList plans={plans.data.filter((p) => p.kind !== "pack")} tiers={tiers.data} title="Plans"
-          currentTier={loggedIn ? user?.tier ?? null : null} buying={buying} onBuy={(item) => void buy(item)} />
+          currentTier={loggedIn ? user?.tier ?? null : null} switchFrom={switchFrom} buying={buying}
+          onBuy={(item) => void buy(item)} />
       )}
       {plans.data && (
         <PlanList plans={plans.data.filter((p) => p.kind === "pack")} tiers={tiers.data} title="Credit packs"
@@ -59,7 +80,11 @@ export function BillingPage() {
   const { api, reloadUser } = useSession();
   const { query } = useRouter();
   const checkout = query.get("checkout");
+  const changed = query.get("changed");
   const subscription = useLoad(() => api.subscription(), [api]);
+  const plans = useLoad(() => api.plans().catch(() => [] as Plan[]), [api]);
+  const [switchTo, setSwitchTo] = useState<Plan | null>(null);
+  const [switched, setSwitched] = useState<string | null>(null);
   const invoices = useLoad(() => api.invoices(), [api]);
   const ledger = useLoad(() => api.ledger(), [api]);
   const [banner, setBanner] = useState<string | null>(null);
@@ -102,6 +127,13 @@ export function BillingPage() {
     }
   }
 
+  function planChanged(result: { subscription: Subscription }) {
+    subscription.setData(result.subscription);
+    setSwitched(result.subscription.plan);
+    setSwitchTo(null);
+    void Promise.all([invoices.reload(), ledger.reload(), reloadUser()]);
+  }
+
   async function cancel() {
     if (!window.confirm("Cancel your subscription? You keep your plan until the end of the period.")) return;
     setCanceling(true);
@@ -138,6 +170,10 @@ export function BillingPage() {
     };
   }, [api, wantedTier, tierShown, reloadUser]);
   const active = sub && sub.status === "active" && !sub.cancel_at_period_end;
+  // The other paid plans of the same billing interval: payments prorates within one period.
+  const current = plans.data?.find((p) => p.code === sub?.plan);
+  const others = (plans.data ?? []).filter((p) => p.kind === "plan" && p.price_cents > 0 && p.code !== sub?.plan
+    && (!current || (p.interval === current.interval && p.currency === current.currency)));
   return (
     <>
       <PageTitle>Billing</PageTitle>
@@ -147,6 +183,11 @@ export function BillingPage() {
         </p>
       )}
       {checkout === "canceled" && <p className="banner banner-warning" role="status">The checkout was canceled; nothing was charged.</p>}
+      {(switched ?? changed) && sub && sub.plan === (switched ?? changed) && (
+        <p className="banner banner-info" role="status" data-testid="plan-changed">
+          You are now on {planName(plans.data, sub.plan)}. The prorated charge or credit is in your invoices below.
+        </p>
+      )}
       <ErrorBanner message={banner} onDismiss={() => setBanner(null)} />
       <section className="card" aria-labelledby="sub-title">
         <h2 id="sub-title">Subscription</h2>
@@ -164,6 +205,12 @@ export function BillingPage() {
             </dl>
             {active && (
               <div className="actions">
+                {others.map((plan) => (
+                  <button key={plan.code} type="button" className="secondary" onClick={() => setSwitchTo(plan)}
+                    disabled={switchTo?.code === plan.code} data-testid={`switch-${plan.code}`}>
+                    Switch to {plan.name} ({money(plan.price_cents, plan.currency)}{plan.interval ? ` / ${plan.interval}` : ""})
+                  </button>
+                ))}
                 <button type="button" className="secondary" onClick={() => void cancel()} disabled={canceling} data-testid="cancel-subscription">
                   {canceling ? "Canceling…" : "Cancel subscription"}
                 </button>
@@ -180,6 +227,10 @@ export function BillingPage() {
           </>
         )}
       </section>
+      {active && sub && switchTo && (
+        <PlanChangeConfirm plan={switchTo} currentName={planName(plans.data, sub.plan)} onChanged={planChanged}
+          onClose={() => setSwitchTo(null)} />
+      )}
       <section className="card" aria-labelledby="invoices-title">
         <h2 id="invoices-title">Invoices</h2>
         {invoices.loading && <Loading what="invoices" />}

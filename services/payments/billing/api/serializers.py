@@ -21,6 +21,30 @@ class CheckoutResponse(serializers.Serializer):
     checkout_url = serializers.URLField()
 
 
+class PlanChangeRequest(StrictSerializer):
+    """``plan``: the code of the plan to switch to (GET change-preview's query, POST change's body)."""
+
+    plan = serializers.CharField(max_length=50)
+
+
+class PlanChangeQuote(serializers.Serializer):
+    """Minor units of ``currency``. ``amount_due_cents`` is charged now; ``account_credit_added_cents``
+    (a downgrade) is kept as credit the next invoices spend first."""
+
+    plan = serializers.CharField()
+    tier = serializers.CharField()
+    current_plan = serializers.CharField()
+    currency = serializers.CharField()
+    unused_credit_cents = serializers.IntegerField()
+    remaining_charge_cents = serializers.IntegerField()
+    account_credit_applied_cents = serializers.IntegerField()
+    amount_due_cents = serializers.IntegerField()
+    account_credit_added_cents = serializers.IntegerField()
+    next_price_cents = serializers.IntegerField()
+    next_billing_at = serializers.DateTimeField()
+    proration_date = serializers.DateTimeField()
+
+
 class EmptyRequest(StrictSerializer):
     """Bodies that must carry nothing (cancel): a stray field is a client bug worth reporting."""
 

@@ -13,16 +13,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ledger.models import LedgerEntry
-from ledger.services import cash_account, credit_balance, credits_account
+from ledger.services import account_credit_account, cash_account, credit_balance, credits_account
 
-from .. import metrics, subscriptions
+from .. import metrics, plan_changes, subscriptions
 from ..checkout import start_checkout
 from ..models import Payment
 from ..providers import get_provider
 from ..providers.base import WebhookError
 from ..webhooks import NotYet, apply_event
 from .serializers import (CheckoutRequest, CheckoutResponse, EmptyRequest, InvoiceSerializer, LedgerEntrySerializer,
-                          PageQuery, SubscriptionSerializer)
+                          PageQuery, PlanChangeQuote, PlanChangeRequest, SubscriptionSerializer)
 
 MAX_WEBHOOK_BYTES = 256 * 1024
 # Finding 4: an API key reads billing only with billing:read, and never moves money.
@@ -97,6 +97,31 @@ class ResumeSubscriptionView(APIView):
         return Response({"subscription": SubscriptionSerializer(sub).data})
 
 
+class PlanChangePreviewView(APIView):
+    permission_classes = BILLING_READ
+
+    @extend_schema(parameters=[OpenApiParameter("plan", str, required=True)], responses=PlanChangeQuote,
+                   summary="What switching to another plan costs now (prorated)")
+    def get(self, request: Request) -> Response:
+        query = PlanChangeRequest(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        quote = plan_changes.preview_change(request.user.user_id, query.validated_data["plan"])
+        return Response(PlanChangeQuote(quote).data)
+
+
+class ChangePlanView(APIView):
+    permission_classes = OWN_SESSION_ONLY
+
+    @extend_schema(request=PlanChangeRequest, responses=inline_serializer("ChangedSubscription", {
+        "subscription": SubscriptionSerializer(), "invoice": InvoiceSerializer()}),
+        summary="Switch plan now, prorated; the invoice is what was charged for it")
+    def post(self, request: Request) -> Response:
+        body = PlanChangeRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        sub, payment = plan_changes.change_plan(request.user.user_id, body.validated_data["plan"])
+        return Response({"subscription": SubscriptionSerializer(sub).data, "invoice": InvoiceSerializer(payment).data})
+
+
 class InvoiceListView(APIView):
     permission_classes = BILLING_READ
 
@@ -107,7 +132,8 @@ class InvoiceListView(APIView):
 
 
 class LedgerView(APIView):
-    """Only the caller's own accounts; the counterpart entries (revenue) are not theirs."""
+    """Only the caller's own accounts (cash, credits, account credit from a downgrade); the
+    counterpart entries (revenue) are not theirs."""
 
     permission_classes = BILLING_READ
 
@@ -116,7 +142,7 @@ class LedgerView(APIView):
     def get(self, request: Request) -> Response:
         user_id = request.user.user_id
         entries = (LedgerEntry.objects.select_related("transaction")
-                   .filter(account__in=[cash_account(user_id), credits_account(user_id)]).order_by("-id"))
+                   .filter(account__in=[cash_account(user_id), credits_account(user_id), account_credit_account(user_id)]).order_by("-id"))
         body = _page(request, entries, LedgerEntrySerializer)
         body["credit_balance"] = credit_balance(user_id)
         return Response(body)

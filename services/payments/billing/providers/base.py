@@ -55,7 +55,36 @@ class ProviderEvent:
     currency: str | None = None
     period_start: datetime | None = None
     period_end: datetime | None = None
+    # Account credit (from a downgrade) the invoice spent besides what was charged.
+    balance_applied_cents: int = 0
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    """What the provider billed for a plan change, as its invoice says: ``amount_paid_cents``
+    charged now, ``balance_applied_cents`` of earlier account credit spent on it, and
+    ``balance_credited_cents`` put on the account (a downgrade) for the next invoices."""
+
+    invoice_id: str
+    amount_paid_cents: int
+    balance_applied_cents: int = 0
+    balance_credited_cents: int = 0
+
+
+def plan_change_from_invoice(invoice: Any) -> PlanChange:
+    """A Stripe-shaped invoice (the sandbox writes the same) -> PlanChange. A customer's credit is
+    a negative balance: credit spent moves it up, credit added moves it down."""
+    def field(name: str) -> int:
+        value = invoice.get(name) if isinstance(invoice, dict) else getattr(invoice, name, None)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    moved = field("ending_balance") - field("starting_balance")
+    invoice_id = invoice.get("id") if isinstance(invoice, dict) else getattr(invoice, "id", None)
+    if not isinstance(invoice_id, str) or not invoice_id:
+        raise ProviderError("the provider's invoice for the change has no id", retryable=False)
+    return PlanChange(invoice_id=invoice_id, amount_paid_cents=max(0, field("amount_paid")),
+                      balance_applied_cents=max(0, moved), balance_credited_cents=max(0, -moved))
 
 
 @dataclass(frozen=True)
@@ -80,6 +109,11 @@ class Provider(abc.ABC):
 
     def resume(self, subscription: Any) -> None:
         """Undo cancel_at_period_end: renew again. Providers that renew on their own must override."""
+
+    def change_plan(self, subscription: Any, plan: Any, *, proration_date: datetime) -> PlanChange:
+        """Move the subscription to ``plan`` now, prorated at ``proration_date`` and invoiced at
+        once (Stripe's proration_behavior=always_invoice). Raises ProviderError."""
+        raise ProviderError(f"{self.name} cannot change plans", retryable=False)
 
     def request_renewal(self, subscription: Any) -> bool:
         """Charge the next period where this service drives renewals (the sandbox).

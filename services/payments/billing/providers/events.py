@@ -47,6 +47,22 @@ def _int(obj: dict, name: str) -> int | None:
     return value
 
 
+def _signed_int(obj: dict, name: str) -> int | None:
+    value = obj.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not -2**31 < value < 2**31:
+        raise WebhookError("invalid_payload", f"{name} must be an integer")
+    return value
+
+
+def _balance_applied(obj: dict) -> int:
+    """Account credit the invoice spent: Stripe keeps a customer's credit as a negative
+    balance, so spending it moves ``ending_balance`` up from ``starting_balance``."""
+    start, end = _signed_int(obj, "starting_balance"), _signed_int(obj, "ending_balance")
+    return max(0, end - start) if start is not None and end is not None else 0
+
+
 def _invoice_subscription(obj: dict) -> str | None:
     if obj.get("subscription") is not None:
         return _str(obj, "subscription")
@@ -91,7 +107,8 @@ def translate(payload: Any) -> ProviderEvent:
         return ProviderEvent(
             **common, subscription_id=_invoice_subscription(obj), payment_id=_str(obj, "id"),
             amount_cents=amount, currency=currency.upper() if currency else None,
-            period_start=_ts(start, "period_start"), period_end=_ts(end, "period_end"))
+            period_start=_ts(start, "period_start"), period_end=_ts(end, "period_end"),
+            balance_applied_cents=_balance_applied(obj) if kind == INVOICE_PAID else 0)
     if kind == SUBSCRIPTION_ENDED:
         return ProviderEvent(**common, subscription_id=_str(obj, "id"))
     return ProviderEvent(**common)

@@ -6,7 +6,8 @@ import uuid
 
 from django.conf import settings
 
-from .base import CheckoutStart, Provider, load_webhook_json, verify_signature
+from .base import (CheckoutStart, PlanChange, Provider, ProviderError, load_webhook_json, plan_change_from_invoice,
+                   verify_signature)
 from .events import translate
 
 SIGNATURE_HEADER = "Atelier-Signature"
@@ -35,6 +36,19 @@ class SandboxProvider(Provider):
 
         charge_renewal(subscription.provider_subscription_id, after=subscription.current_period_end)
         return True
+
+    def change_plan(self, subscription, plan, *, proration_date) -> PlanChange:
+        from sandbox.services import CardDeclined, SessionClosed, change_plan
+
+        try:
+            invoice = change_plan(subscription.provider_subscription_id, amount_cents=plan.price_cents,
+                                  description=plan.name, period_start=subscription.current_period_start,
+                                  period_end=subscription.current_period_end, at=proration_date)
+        except CardDeclined as exc:
+            raise ProviderError(str(exc), retryable=False) from exc
+        except SessionClosed as exc:
+            raise ProviderError("the sandbox has no such subscription", retryable=False) from exc
+        return plan_change_from_invoice(invoice)
 
     def refund(self, payment, amount_cents: int, *, idempotency_key: str) -> str:
         # The sandbox holds no money: the refund succeeds at once, like a test-mode refund.

@@ -10,7 +10,8 @@ from typing import Any
 import stripe
 from django.conf import settings
 
-from .base import CheckoutStart, Provider, ProviderError, WebhookError, check_stripe_header, load_webhook_json
+from .base import (CheckoutStart, PlanChange, Provider, ProviderError, WebhookError, check_stripe_header, load_webhook_json,
+                   plan_change_from_invoice)
 from .events import translate
 
 SIGNATURE_HEADER = "Stripe-Signature"
@@ -107,6 +108,30 @@ class StripeProvider(Provider):
                 options={"idempotency_key": f"resume-{subscription.id}-{undone}"})
         except stripe.StripeError as exc:
             raise _provider_error(exc) from exc
+
+    def change_plan(self, subscription, plan, *, proration_date) -> PlanChange:
+        """Swap the subscription's one item to the new price, prorated at ``proration_date`` (the
+        instant billing showed the customer) and invoiced at once; a card that fails refuses the
+        change instead of leaving an unpaid invoice behind."""
+        stamp = int(proration_date.timestamp())
+        try:
+            current = self.client.v1.subscriptions.retrieve(subscription.provider_subscription_id)
+            item = current["items"]["data"][0]
+            product = item["price"]["product"]
+            updated = self.client.v1.subscriptions.update(subscription.provider_subscription_id, params={
+                "items": [{"id": item["id"], "price_data": {
+                    "currency": plan.currency.lower(), "unit_amount": plan.price_cents,
+                    "product": product if isinstance(product, str) else product["id"],
+                    "recurring": {"interval": plan.interval}}}],
+                "proration_behavior": "always_invoice", "proration_date": stamp,
+                "payment_behavior": "error_if_incomplete", "metadata": {"plan": plan.code},
+                "expand": ["latest_invoice"],
+            }, options={"idempotency_key": f"change-{subscription.id}-{plan.code}-{stamp}"})
+        except stripe.StripeError as exc:
+            raise _provider_error(exc) from exc
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ProviderError("stripe's subscription has no item to change", retryable=False) from exc
+        return plan_change_from_invoice(updated["latest_invoice"])
 
     def refund(self, payment, amount_cents: int, *, idempotency_key: str) -> str:
         # Stripe refunds a PaymentIntent; invoices are refunded through theirs.

@@ -9,7 +9,10 @@ from rest_framework.views import APIView
 from atelier_django.permissions import ScopeNotDeclared, api_routes, declared_scope, undeclared_api_routes
 
 READS = ["/api/payments/subscription", "/api/payments/invoices", "/api/payments/ledger", "/api/payments/account"]
-MONEY = [("/api/payments/checkout", {"plan": "pro-monthly"}), ("/api/payments/subscription/cancel", {})]
+# A read too, but it answers 404 until there is a subscription to change.
+PREVIEW = "/api/payments/subscription/change-preview?plan=partner-monthly"
+MONEY = [("/api/payments/checkout", {"plan": "pro-monthly"}), ("/api/payments/subscription/cancel", {}),
+         ("/api/payments/subscription/resume", {}), ("/api/payments/subscription/change", {"plan": "partner-monthly"})]
 
 
 def key_token(make_token, customer, *scopes):
@@ -18,7 +21,7 @@ def key_token(make_token, customer, *scopes):
 
 @pytest.mark.integration
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", READS)
+@pytest.mark.parametrize("path", [*READS, PREVIEW])
 def test_a_jobs_read_key_cannot_read_billing(api_client, verifier, make_token, customer, path):
     response = api_client.get(path, **key_token(make_token, customer, "jobs:read"))
     assert response.status_code == 403
@@ -42,6 +45,8 @@ def test_a_billing_read_key_reads_and_a_session_does_everything(api_client, veri
                                                                 auth):
     for path in READS:
         assert api_client.get(path, **key_token(make_token, customer, "billing:read")).status_code == 200, path
+    preview = api_client.get(PREVIEW, **key_token(make_token, customer, "billing:read"))
+    assert preview.json()["error"]["code"] == "subscription_not_found"
     checkout = api_client.post("/api/payments/checkout", {"plan": "pro-monthly"}, format="json", **auth)
     assert checkout.status_code == 201
 

@@ -28,9 +28,22 @@ class FakeStripe(BaseHTTPRequestHandler):
         elif self.path == "/v1/checkout/sessions":
             self._answer(200, {"id": "cs_test_fake", "object": "checkout.session", "url": "https://checkout.example/cs_test_fake"})
         elif self.path.startswith("/v1/subscriptions/"):
-            self._answer(200, {"id": self.path.rsplit("/", 1)[1], "object": "subscription", "cancel_at_period_end": True})
+            # With expand[]=latest_invoice (a plan change), the invoice Stripe made for it comes back.
+            invoice = {"id": "in_change", "object": "invoice", "amount_paid": 4350, "starting_balance": -100,
+                       "ending_balance": 0}
+            self._answer(200, {"id": self.path.rsplit("/", 1)[1], "object": "subscription", "cancel_at_period_end": True,
+                               "latest_invoice": invoice})
         elif self.path == "/v1/refunds":
             self._answer(200, {"id": "re_fake", "object": "refund"})
+        else:
+            self._answer(404, {"error": {"type": "invalid_request_error", "message": "unknown"}})
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        FakeStripe.requests.append((self.path, {}, dict(self.headers)))
+        if self.path.startswith("/v1/subscriptions/"):
+            item = {"id": "si_1", "object": "subscription_item", "price": {"id": "price_1", "product": "prod_1"}}
+            self._answer(200, {"id": self.path.rsplit("/", 1)[1], "object": "subscription",
+                               "items": {"object": "list", "data": [item]}})
         else:
             self._answer(404, {"error": {"type": "invalid_request_error", "message": "unknown"}})
 
@@ -91,6 +104,25 @@ def test_resume_asks_stripe_to_renew_again_once_per_cancellation(fake_stripe):
     path, form, headers = FakeStripe.requests[-1]
     assert path == "/v1/subscriptions/sub_1" and form == {"cancel_at_period_end": ["false"]}
     assert headers["Idempotency-Key"] == f"resume-{sub.id}-{int(sub.canceled_at.timestamp())}"
+
+
+def test_a_plan_change_swaps_the_item_prorated_and_invoiced_now(fake_stripe):
+    from datetime import datetime, timezone
+
+    sub = SimpleNamespace(id=uuid.uuid4(), provider_subscription_id="sub_1")
+    plan = SimpleNamespace(code="partner-monthly", price_cents=9900, currency="USD", interval="month")
+    at = datetime(2030, 1, 15, tzinfo=timezone.utc)
+    change = fake_stripe.change_plan(sub, plan, proration_date=at)
+    assert (change.invoice_id, change.amount_paid_cents, change.balance_applied_cents, change.balance_credited_cents) == (
+        "in_change", 4350, 100, 0)
+    assert [r[0] for r in FakeStripe.requests] == ["/v1/subscriptions/sub_1", "/v1/subscriptions/sub_1"]
+    _, form, headers = FakeStripe.requests[-1]
+    assert form["items[0][id]"] == ["si_1"] and form["items[0][price_data][product]"] == ["prod_1"]
+    assert form["items[0][price_data][unit_amount]"] == ["9900"] and form["items[0][price_data][currency]"] == ["usd"]
+    assert form["items[0][price_data][recurring][interval]"] == ["month"]
+    assert form["proration_behavior"] == ["always_invoice"] and form["proration_date"] == [str(int(at.timestamp()))]
+    assert form["payment_behavior"] == ["error_if_incomplete"] and form["expand[0]"] == ["latest_invoice"]
+    assert headers["Idempotency-Key"] == f"change-{sub.id}-partner-monthly-{int(at.timestamp())}"
 
 
 def test_api_refusals_become_terminal_provider_errors(fake_stripe):

@@ -58,7 +58,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Only the caller's own accounts; the counterpart entries (revenue) are not theirs. */
+        /**
+         * @description Only the caller's own accounts (cash, credits, account credit from a downgrade); the
+         *     counterpart entries (revenue) are not theirs.
+         */
         get: operations["ledger_retrieve"];
         put?: never;
         post?: never;
@@ -111,6 +114,40 @@ export interface paths {
         get?: never;
         put?: never;
         post: operations["subscription_cancel_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payments/subscription/change-preview/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What switching to another plan costs now (prorated) */
+        get: operations["subscription_change_preview_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payments/subscription/change/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Switch plan now, prorated; the invoice is what was charged for it */
+        post: operations["subscription_change_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -189,6 +226,10 @@ export interface components {
         Catalogue: {
             credit_packs: components["schemas"]["CreditPack"][];
             plans: components["schemas"]["Plan"][];
+        };
+        ChangedSubscription: {
+            invoice: components["schemas"]["Invoice"];
+            subscription: components["schemas"]["Subscription"];
         };
         /**
          * @description A typo in a field name must not silently fall back to a default. Unknown fields are
@@ -283,6 +324,30 @@ export interface components {
             /** @description Price per interval in the currency's minor unit. */
             readonly price_cents: number;
             readonly tier: components["schemas"]["TierEnum"];
+        };
+        /**
+         * @description Minor units of ``currency``. ``amount_due_cents`` is charged now; ``account_credit_added_cents``
+         *     (a downgrade) is kept as credit the next invoices spend first.
+         */
+        PlanChangeQuote: {
+            account_credit_added_cents: number;
+            account_credit_applied_cents: number;
+            amount_due_cents: number;
+            currency: string;
+            current_plan: string;
+            /** Format: date-time */
+            next_billing_at: string;
+            next_price_cents: number;
+            plan: string;
+            /** Format: date-time */
+            proration_date: string;
+            remaining_charge_cents: number;
+            tier: string;
+            unused_credit_cents: number;
+        };
+        /** @description ``plan``: the code of the plan to switch to (GET change-preview's query, POST change's body). */
+        PlanChangeRequest: {
+            plan: string;
         };
         ResumedSubscription: {
             subscription: components["schemas"]["Subscription"];
@@ -474,6 +539,50 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CanceledSubscription"];
+                };
+            };
+        };
+    };
+    subscription_change_preview_retrieve: {
+        parameters: {
+            query: {
+                plan: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanChangeQuote"];
+                };
+            };
+        };
+    };
+    subscription_change_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanChangeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangedSubscription"];
                 };
             };
         };
