@@ -48,6 +48,7 @@ write_env() {
       echo "PAYMENTS_PROVIDER=sandbox"
       echo "ATELIER_MAIL_HOST_DIR=${ATELIER_MAIL_HOST_DIR:-$PWD/var/mail}"
       echo "AUTH_JWT_PRIVATE_KEY_HOST_FILE=$PWD/$STACK_DIR/jwt_private.pem"
+      [ -z "${ATELIER_IDLE_UNLOAD_S:-}" ] || echo "ATELIER_IDLE_UNLOAD_S=$ATELIER_IDLE_UNLOAD_S"
       for name in POSTGRES_PASSWORD AUTH_DB_PASSWORD PAYMENTS_DB_PASSWORD PRE_INFERENCE_DB_PASSWORD \
                   RABBITMQ_PASSWORD REDIS_PASSWORD S3_ACCESS_KEY S3_SECRET_KEY AUTH_SECRET_KEY \
                   PAYMENTS_SECRET_KEY ATELIER_INTERNAL_TOKEN AUTH_API_KEY_PEPPER ATELIER_STORAGE_SIGNING_KEY \
@@ -105,19 +106,84 @@ set_env() {  # name value: set or replace one line of the env file
   mv "$ENV_FILE.new" "$ENV_FILE"
 }
 
+# The start, in the order compose.yml's depends_on gives. Docker waits for those conditions
+# itself (`up --wait`); podman 4.3 ignores `service_healthy`, and its healthchecks run from
+# systemd timers that hosts without systemd (containers, CI) never fire. So for podman the
+# script starts one phase at a time (--no-deps) and asks each healthcheck itself.
+ENGINES=(postgres rabbitmq redis s3)
+ONE_SHOTS=(migrate-auth migrate-payments migrate-pre-inference storage-setup model-setup)
+APIS=(auth payments pre-inference)
+BACKGROUND=(auth-relay auth-consumer auth-worker auth-beat payments-relay payments-consumer payments-worker
+            payments-beat pre-inference-relay pre-inference-consumer inference)
+
+container_of() {
+  $ENGINE ps -a --filter "label=com.docker.compose.project=$STACK_PROJECT" \
+    --filter "label=com.docker.compose.service=$1" --format '{{.Names}}' | head -1
+}
+
+deadline() { echo $(( $(date +%s) + ${STACK_WAIT_S:-300} )); }
+
+fail_start() {
+  echo "the stack did not start: $1 ('infra/compose/stack.sh logs $2' says why)" >&2
+  compose logs "$2" 2>&1 | tail -20 >&2 || true
+  exit 1
+}
+
+wait_healthy() {  # services...: until each one's own healthcheck passes
+  local service name until
+  until=$(deadline)
+  for service in "$@"; do
+    name=$(container_of "$service")
+    [ -n "$name" ] || fail_start "$service has no container" "$service"
+    until $ENGINE healthcheck run "$name" >/dev/null 2>&1; do
+      [ "$(date +%s)" -lt "$until" ] || fail_start "$service is not healthy" "$service"
+      sleep 1
+    done
+  done
+}
+
+wait_completed() {  # one-shot services...: until each has exited, with status 0
+  local service name until code
+  until=$(deadline)
+  for service in "$@"; do
+    name=$(container_of "$service")
+    [ -n "$name" ] || fail_start "$service has no container" "$service"
+    while [ "$($ENGINE inspect --format '{{.State.Running}}' "$name")" = true ]; do
+      [ "$(date +%s)" -lt "$until" ] || fail_start "$service did not finish" "$service"
+      sleep 1
+    done
+    code=$($ENGINE inspect --format '{{.State.ExitCode}}' "$name")
+    [ "$code" = 0 ] || fail_start "$service exited with $code" "$service"
+  done
+}
+
+start() {
+  if [ "$ENGINE" = docker ]; then
+    compose up -d --wait --wait-timeout "${STACK_WAIT_S:-300}"
+    return
+  fi
+  compose up -d --no-deps "${ENGINES[@]}"
+  wait_healthy "${ENGINES[@]}"
+  compose up -d --no-deps "${ONE_SHOTS[@]}"
+  wait_completed "${ONE_SHOTS[@]}"
+  compose up -d --no-deps "${APIS[@]}" "${BACKGROUND[@]}"
+  wait_healthy "${APIS[@]}" inference
+  compose up -d --no-deps gateway
+  wait_healthy gateway
+}
+
+gateway_url() {
+  local port
+  port=$(grep -E '^STACK_HTTP_PORT=' "$ENV_FILE" | cut -d= -f2)
+  echo "http://localhost:${port:-8080}"
+}
+
 wait_ready() {
-  local port url deadline
-  port=$(grep -E '^STACK_HTTP_PORT=' "$ENV_FILE" | cut -d= -f2); port=${port:-8080}
-  url="http://127.0.0.1:$port/readyz"
-  deadline=$(( $(date +%s) + ${STACK_WAIT_S:-300} ))
-  step "waiting for the gateway at $url"
-  until curl -fsS -m 3 -o /dev/null "$url"; do
-    if [ "$(date +%s)" -gt "$deadline" ]; then
-      echo "the stack did not become ready; 'infra/compose/stack.sh ps' and 'logs' say why" >&2
-      compose ps >&2 || true
-      exit 1
-    fi
-    sleep 2
+  local until
+  until=$(deadline)
+  until curl -fsS -m 3 -o /dev/null "$(gateway_url)/readyz"; do
+    [ "$(date +%s)" -lt "$until" ] || fail_start "the gateway is not ready" gateway
+    sleep 1
   done
 }
 
@@ -129,10 +195,10 @@ case "${1:-up}" in
       build_engines
     fi
     [ "${STACK_BUILD:-1}" = 0 ] || infra/images/build.sh
-    step "starting the stack ($ENGINE)"
-    compose up -d >"$STACK_DIR/up.log" 2>&1 || { tail -40 "$STACK_DIR/up.log"; exit 1; }
+    step "starting the stack ($ENGINE): engines, one-shot set-up, services, gateway"
+    start >"$STACK_DIR/up.log" 2>&1 || { tail -40 "$STACK_DIR/up.log"; exit 1; }
     wait_ready
-    step "the platform runs at http://localhost:$(grep -E '^STACK_HTTP_PORT=' "$ENV_FILE" | cut -d= -f2) (mail in var/mail/; 'make stack-down' stops it)"
+    step "the platform runs at $(gateway_url) (mail in $(grep -E '^ATELIER_MAIL_HOST_DIR=' "$ENV_FILE" | cut -d= -f2-); 'make stack-down' stops it)"
     ;;
   down) [ -f "$ENV_FILE" ] && compose down >/dev/null 2>&1; step "stack stopped (volumes kept)" ;;
   destroy)

@@ -26,6 +26,10 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
+# The Pythons that install these locks: this environment's and the images' (Debian bookworm's
+# python3, infra/images/base). A dependency whose marker holds for either is locked: redis, for
+# one, needs async-timeout below 3.11.3 only, which the images' 3.11.2 is.
+TARGET_PYTHONS = ({}, {"python_full_version": "3.11.2", "python_version": "3.11"})
 LOCKS = ROOT / "infra" / "images" / "locks"
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
 SKIPPED_PARTS = {"tests", "test", "e2e"}
@@ -73,7 +77,7 @@ def _requires(name: str, extras: frozenset[str], local: dict[str, dict]) -> list
     found = []
     for text in raw:
         requirement = Requirement(text)
-        environments = [{"extra": e} for e in extras] or [{"extra": ""}]
+        environments = [{**python, "extra": e} for e in (extras or {""}) for python in TARGET_PYTHONS]
         if requirement.marker is None or any(requirement.marker.evaluate(env) for env in environments):
             found.append(requirement)
     return found

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from atelier_devkit.platform import free_port
-from .stack import ENGINES, LONG_RUNNING, ONE_SHOTS, PROJECT, ROOT, Stack
+from atelier_devkit.stack import ENGINES, LONG_RUNNING, ONE_SHOTS, PROJECT, ROOT, Stack
 from e2e.flows import eventually, verified_user
 
 pytestmark = pytest.mark.deploy

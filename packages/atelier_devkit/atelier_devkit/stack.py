@@ -1,5 +1,5 @@
-"""The compose stack under test: started with infra/compose/stack.sh under a project, port and
-folder of its own (beside any stack a person runs), inspected with the container engine."""
+"""A compose stack beside any other: infra/compose/stack.sh under a project, port and folder of
+its own, inspected with the container engine. The deploy tier and bench/cold_start.py use it."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 STACK_SH = ROOT / "infra" / "compose" / "stack.sh"
 ENGINE = os.environ.get("ENGINE", "podman")
 PROJECT = "atelier-deploy-test"
@@ -26,6 +26,7 @@ class Stack:
     port: int
     directory: Path
     env: dict[str, str] = field(default_factory=dict)
+    project: str = PROJECT
 
     @property
     def base_url(self) -> str:
@@ -44,7 +45,7 @@ class Stack:
 
     def container(self, service: str) -> str:
         """The name of the service's container (compose names it <project>_<service>_1)."""
-        found = self.engine("ps", "-a", "--filter", f"label=com.docker.compose.project={PROJECT}",
+        found = self.engine("ps", "-a", "--filter", f"label=com.docker.compose.project={self.project}",
                             "--filter", f"label=com.docker.compose.service={service}", "--format", "{{.Names}}")
         names = found.stdout.split()
         assert names, f"no container for {service}: {found.stderr}"
@@ -61,12 +62,15 @@ class Stack:
         return result.stdout
 
     def wait_healthy(self, service: str, timeout: float = 180) -> None:
+        """Until the service runs and its own healthcheck passes (asked directly: podman runs
+        healthchecks from systemd timers, which a host without systemd never fires)."""
         deadline = time.monotonic() + timeout
-        state = {}
+        name = self.container(service)
+        has_check = bool((self.inspect(service)["Config"].get("Healthcheck") or {}).get("Test"))
+        state: dict = {}
         while time.monotonic() < deadline:
             state = self.inspect(service)["State"]
-            health = (state.get("Health") or state.get("Healthcheck") or {}).get("Status")
-            if state.get("Running") and health in (None, "", "healthy"):
+            if state.get("Running") and (not has_check or self.engine("healthcheck", "run", name).returncode == 0):
                 return
             time.sleep(1)
         raise AssertionError(f"{service} not healthy in {timeout}s: {state}")
