@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     if not uvicorn_args:
         parser.error("give uvicorn's arguments after --")
     workers = workers_from_env(args.workers_env)
-    if workers > 1:
+    # Several workers need the shared folder; so does one whose deployment names the folder
+    # (prometheus_client then works in multiprocess mode and expects it to exist).
+    if workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         prepare_multiprocess_dir(args.service)
     command = uvicorn_command(uvicorn_args, workers)
     os.execv(command[0], command)

@@ -65,3 +65,31 @@ def test_two_workers_answer_and_one_scrape_counts_both(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.integration
+def test_one_worker_with_a_named_multiprocess_folder_makes_it(tmp_path):
+    """A deployment (the compose stack, Kubernetes) names the folder on a writable /tmp that
+    nobody has made yet; one worker must make it rather than fail on its first metric."""
+    port = free_port()
+    folder = tmp_path / "not-yet" / "prometheus"
+    env = {**os.environ, "DEMO_WORKERS": "1", "PROMETHEUS_MULTIPROC_DIR": str(folder), "PYTHONPATH": str(TESTS)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "atelier_kit.asgi_workers", "--service", "demo", "--workers-env", "DEMO_WORKERS", "--",
+         "asgi_workers_demo:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.stdout.read().decode() if server.stdout else "exited"
+            assert time.monotonic() < deadline, "the worker never answered"
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/pid", timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert folder.is_dir()
+        assert "atelier_http_requests_total" in httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
