@@ -76,6 +76,11 @@ class Settings(AtelierSettings):
     gateway_hsts_always: bool = False
     # Unknown or invalid API keys are remembered this long, so a flood of bogus keys costs auth nothing.
     gateway_apikey_negative_cache_s: int = 45
+    # The compatible front doors (app/facades) answer once the images exist: the longest they
+    # wait for a job before canceling it and answering a timeout in the client's error shape.
+    gateway_facade_wait_s: float = 300.0
+    # The gateway's public address: OpenAI's `url` response format gives absolute image links.
+    atelier_public_url: str = "http://localhost:8000"
     # How long a session revocation is kept: the longest access-token lifetime (15 min) plus leeway.
     gateway_revocation_ttl_s: int = 16 * 60
 

@@ -21,6 +21,7 @@ from .api.routes import admin_home, docs, files, health, proxy, spa
 from .apikeys import ApiKeyExchange, Revoker
 from .config import Settings
 from .errors import install_error_handlers
+from .facades import a1111, openai as openai_facade
 from .inflight import InFlightLimiter
 from .middleware import EdgeMiddleware, Metrics
 from .ratelimit import RateLimiter
@@ -46,6 +47,10 @@ def _route_label(table):
             return "docs"
         if path in admin_home.PATHS:
             return "admin_home"
+        if path.startswith("/v1/"):
+            return "facade_openai"
+        if path.startswith("/sdapi/"):
+            return "facade_a1111"
         return "api_unknown" if proxy.is_api_path(path) else "spa"
     return label
 
@@ -131,7 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost: the request's span encloses everything the edge does, and its logs carry trace_id.
     app.add_middleware(TracingMiddleware, route_label=_route_label(table), edge=True)
     # Order matters: the catch-all dispatcher must come last.
-    for module in (health, docs, admin_home, files, spa):
+    for module in (health, docs, admin_home, files, spa, a1111, openai_facade):
         app.include_router(module.router)
     app.router.routes.append(proxy.CATCH_ALL)
     return app

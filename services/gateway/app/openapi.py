@@ -92,12 +92,27 @@ def merge(documents: dict[str, dict], missing: list[str]) -> dict:
     return merged
 
 
+def own_document(routes) -> dict:
+    """The routes the gateway answers itself and describes (the facades; everything else of its
+    own has include_in_schema=False), with the credentials they take."""
+    from fastapi.openapi.utils import get_openapi
+
+    document = get_openapi(title="Atelier gateway", version="1", routes=routes)
+    document.setdefault("components", {})["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer", "description": "an API key (atl_live_...) or a session token"},
+        "basic": {"type": "http", "scheme": "basic", "description": "AUTOMATIC1111 clients: any user name, the API key as password"},
+    }
+    document["security"] = [{"bearer": []}, {"basic": []}]
+    return document
+
+
 class AggregatedDocument:
     """Fetches and merges the services' documents; keeps the result for a short while."""
 
-    def __init__(self, settings, cache_s: float):
+    def __init__(self, settings, cache_s: float, own: dict | None = None):
         self.settings = settings
         self.cache_s = cache_s
+        self.own = own  # the gateway's own routes (the compatible front doors), merged as "gateway"
         self._cached: tuple[float, dict] | None = None
         self._lock = asyncio.Lock()
 
@@ -109,6 +124,8 @@ class AggregatedDocument:
                 return self._cached[1]
             results = await asyncio.gather(*(self._fetch(client, s, a, p) for s, a, p in SOURCES))
             documents = {service: doc for (service, _, _), doc in zip(SOURCES, results) if doc is not None}
+            if self.own is not None:
+                documents["gateway"] = self.own
             missing = [service for (service, _, _), doc in zip(SOURCES, results) if doc is None]
             merged = merge(documents, missing)
             self._cached = (time.monotonic(), merged)

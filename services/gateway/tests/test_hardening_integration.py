@@ -154,6 +154,9 @@ async def test_merged_api_reference(client):
     assert me["responses"]["400"] == {"$ref": "#/components/responses/auth_Error"}
     assert me["security"] == [{"auth_jwt": []}] and me["operationId"] == "auth_read"
     assert "auth_jwt" in document["components"]["securitySchemes"]
+    # The gateway's own routes (the compatible front doors) are described too.
+    assert {"/v1/images/generations", "/sdapi/v1/txt2img"} <= set(document["paths"])
+    assert document["paths"]["/v1/models"]["get"]["security"] == [{"gateway_bearer": []}, {"gateway_basic": []}]
 
     page = await client.get("/api/docs")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from ... import deps
-from ...openapi import AggregatedDocument
+from ...openapi import AggregatedDocument, own_document
 
 router = APIRouter()
 STATIC = Path(__file__).resolve().parents[2] / "static"
@@ -22,7 +22,7 @@ def _document(request: Request) -> AggregatedDocument:
     state = request.app.state
     if getattr(state, "openapi", None) is None:
         settings = deps.settings(request)
-        state.openapi = AggregatedDocument(settings, settings.gateway_openapi_cache_s)
+        state.openapi = AggregatedDocument(settings, settings.gateway_openapi_cache_s, own_document(request.app.routes))
     return state.openapi
 
 
