@@ -58,8 +58,10 @@ web_client/dist/index.html: web_client/node_modules/.installed $(WEB_SOURCES)
 web: web_client/dist/index.html
 
 $(MODEL_DIR)/.complete: | venv
-	@echo "==> making the tiny development model (random weights) in $(MODEL_DIR)"
+	@echo "==> making the tiny development models (random weights): SD in $(MODEL_DIR), SDXL, SD3 and FLUX beside it"
 	@cd services/inference && ../../$(PY) -m atelier_inference.tiny_model --out $(CURDIR)/$(MODEL_DIR)
+	@cd services/inference && for family in sdxl sd3 flux; do \
+	  ../../$(PY) -m atelier_inference.tiny_model --family $$family --out $(CURDIR)/var/models/tiny-$$family || exit 1; done
 	@touch $@
 
 model: $(MODEL_DIR)/.complete

@@ -1,4 +1,4 @@
-import type { FieldErrors, Usage } from "./api";
+import type { FieldErrors, ModelInfo, Usage } from "./api";
 import { costInWords, costUnits } from "./cost";
 
 /** Sides the width and height selects offer (576 makes 16:9 and 9:16 exact at 1024). */
@@ -44,6 +44,8 @@ export interface GenerateValues {
   scheduler: string;
   n: string;
   strength: string;
+  /** The catalogue's name (GET /api/v1/models); absent in drafts kept before there was a choice. */
+  model?: string;
 }
 
 /** A shape the form offers, at the largest size of that shape the plan allows. */
@@ -124,6 +126,59 @@ export function validateGenerate(v: GenerateValues, limits: Limits, remainingTod
       errors.cost = [`This job costs ${costInWords(cost)}; your plan allows ${costInWords(perMinute)} a minute. Use fewer steps or images, or a smaller size.`];
     }
   }
+  return errors;
+}
+
+export const FAMILY_LABELS: Record<string, string> = {
+  sd1: "Stable Diffusion 1.x", sd2: "Stable Diffusion 2.x", sdxl: "SDXL", sd3: "Stable Diffusion 3", flux: "FLUX.1",
+};
+
+/** The model's family and variant in words: "FLUX.1 schnell", "SDXL". */
+export function modelFamily(model: ModelInfo): string {
+  const family = FAMILY_LABELS[model.family] ?? model.family;
+  return model.variant === "base" ? family : `${family} ${model.variant}`;
+}
+
+/** The form's values moved onto a model: its native size (within the plan), its steps and
+ * guidance, and nothing it cannot take (a negative prompt, a kind, a scheduler). */
+export function valuesForModel(v: GenerateValues, model: ModelInfo, limits: Limits): GenerateValues {
+  const m = model.limits;
+  const side = (planMax: number | undefined) => String(largestSide(Math.min(m.native_size, m.max_size, planMax ?? Infinity), m.size_multiple));
+  return {
+    ...v, model: model.name, width: side(limits?.max_width), height: side(limits?.max_height),
+    steps: String(m.default_steps), guidance: String(m.default_guidance),
+    negativePrompt: m.negative_prompt ? v.negativePrompt : "",
+    kind: (model.kinds as string[]).includes(v.kind) ? v.kind : "txt2img",
+    scheduler: !model.schedulers || model.schedulers.includes(v.scheduler) ? v.scheduler : "default",
+  };
+}
+
+/** The largest side the selects offer that is at most `max` and a multiple of `multiple`. */
+function largestSide(max: number, multiple: number): number {
+  const fits = SIZES.filter((size) => size <= max && size % multiple === 0);
+  return fits.length ? fits[fits.length - 1] : SIZES[0];
+}
+
+/** What the chosen model refuses (the server says the same, as `outside_model_limits`). */
+export function validateModel(v: GenerateValues, model: ModelInfo | null): FieldErrors {
+  if (!model) return {};
+  const errors: FieldErrors = {};
+  const name = `${model.name} (${modelFamily(model)})`;
+  if (model.state === "unavailable") errors.model = [`${name} is not being served right now; pick another model.`];
+  else if (!model.allowed) errors.model = [`${name} is not part of your plan.`];
+  const m = model.limits;
+  if (!(model.kinds as string[]).includes(v.kind)) errors.kind = [`${name} cannot do this; it does ${model.kinds.join(", ")}.`];
+  if (isInt(v.steps) && Number(v.steps) > m.max_steps) errors.steps = [`${name} takes up to ${m.max_steps} steps.`];
+  if (Number(v.guidance) > m.max_guidance) {
+    errors.guidance = [m.max_guidance === 0 ? `${name} runs without guidance: use 0.` : `${name} takes guidance up to ${m.max_guidance}.`];
+  }
+  if (v.negativePrompt.trim() && !m.negative_prompt) errors.negative_prompt = [`${name} takes no negative prompt.`];
+  for (const side of ["width", "height"] as const) {
+    const value = Number(v[side]);
+    if (value > m.max_size) errors[side] = [`${name} makes up to ${m.max_size}px.`];
+    else if (value % m.size_multiple) errors[side] = [`${name} needs a multiple of ${m.size_multiple}px.`];
+  }
+  if (model.schedulers && !model.schedulers.includes(v.scheduler)) errors.scheduler = [`${name} runs ${model.schedulers.join(", ")}.`];
   return errors;
 }
 

@@ -16,11 +16,13 @@ KEY_SCOPES: dict[str, str] = {
     "images:read": "list the gallery",
     "usage:read": "read limits and what is left of them",
     "billing:read": "read the subscription, invoices and the ledger",
+    "webhooks:manage": "register, test and remove webhook endpoints and read their delivery log",
 }
 SCOPE_NAMES: tuple[str, ...] = tuple(KEY_SCOPES)
 # The scope of routes that manage the account; only a user's own session holds it.
 ACCOUNT = "account"
-# What a new key gets when its creator names no scopes: everything but billing.
+# What a new key gets when its creator names no scopes: everything but billing and webhooks
+# (a webhook sends the account's jobs to an address of the key holder's choosing: asked for).
 DEFAULT_KEY_SCOPES: tuple[str, ...] = ("jobs:write", "jobs:read", "images:read", "usage:read")
 
 

@@ -42,6 +42,7 @@ EVENT_QUEUES: dict[str, tuple[str, ...]] = {
         "inference.job.progress.v2",
         "inference.job.succeeded.v1",
         "inference.job.failed.v1",
+        "inference.worker.heartbeat.v1",  # the model catalogue
     ),
 }
 

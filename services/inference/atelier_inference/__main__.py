@@ -13,7 +13,7 @@ from atelier_storage import FilesystemStorage, storage_from_env
 from . import metrics
 from .config import load_settings
 from .pipeline import ModelLoadError, limit_cpu_threads, load_pipeline
-from .worker import Worker, holder_for
+from .worker import Worker, pool_for
 
 log = logging.getLogger("atelier.inference")
 
@@ -55,7 +55,14 @@ def main() -> int:
     except ValueError as exc:
         log.error("storage: %s", exc)
         return 2
-    worker = Worker(settings, holder_for(settings, loaded), storage)
+    try:
+        models = pool_for(settings, loaded)
+    except ModelLoadError as exc:
+        log.error("cannot serve the models: %s", exc)
+        return 2
+    if len(models.models) > 1:
+        log.info("serving %s (loaded on demand)", ", ".join(models.models))
+    worker = Worker(settings, models, storage)
     worker.install_signal_handlers()
     try:
         worker.run()

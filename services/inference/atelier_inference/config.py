@@ -7,6 +7,7 @@ while setup builds the model from wherever it is, and both must mean the same fo
 from __future__ import annotations
 
 import os
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,10 @@ DEV_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/atelier"
 # its normal path but the pipeline call returns plain images at once, so a benchmark measures
 # the platform and not the model. Development and tests only: production refuses it.
 NULL_MODEL = "null"
+# The name jobs use for ATELIER_MODEL (and for whatever a worker serves when they name none).
+DEFAULT_MODEL_NAME = "default"
+# The names pre_inference accepts in a job's `model` field (app.domain.jobs.MODEL_PATTERN).
+MODEL_NAME = re.compile(r"^[A-Za-z0-9_\-]+(?:[./][A-Za-z0-9_\-]+)*$")
 
 
 def is_null_model(model: str) -> bool:
@@ -46,6 +51,14 @@ class Settings(BaseSettings):
     amqp_url: str = DEV_AMQP_URL
     storage_dir: str = "var/storage"
     model: str = "var/models/tiny-sd"
+    # More models on one worker: "name=path,name=path" (paths as ATELIER_MODEL). ATELIER_MODEL
+    # stays served as "default" unless this list names a "default" of its own.
+    models: str = ""
+    # What the loaded models' weights may take together, in MiB (0: no limit). Loading one more
+    # unloads the least recently used first until it fits (a model alone may exceed it).
+    model_memory_budget_mb: int = Field(default=0, ge=0)
+    # Seconds between inference.worker.heartbeat events (the model catalogue's source).
+    heartbeat_every_s: float = Field(default=10.0, gt=0, le=3600)
     device: str | None = None  # "cuda", "cpu", "cuda:1"; default: CUDA when available
     torch_compile: bool = False
     # Threads torch may use on the CPU. Default: every core but one, so that on a machine the
@@ -115,10 +128,21 @@ class Settings(BaseSettings):
     def model_location(self) -> str:
         """A local path when one exists under that name (relative to the repository), else the value as given
         (a hub id, or the null model, which never names a folder)."""
-        if is_null_model(self.model):
-            return NULL_MODEL
-        candidate = resolve_path(self.model)
-        return str(candidate) if candidate.exists() else self.model
+        return location_of(self.model)
+
+    @field_validator("models")
+    @classmethod
+    def _models_list(cls, value: str) -> str:
+        parse_models(value)
+        return value
+
+    @property
+    def served_models(self) -> dict[str, str]:
+        """name -> location of every model this worker serves, "default" first."""
+        named = parse_models(self.models)
+        served = {DEFAULT_MODEL_NAME: location_of(named.pop(DEFAULT_MODEL_NAME, self.model))}
+        served.update((name, location_of(value)) for name, value in named.items())
+        return served
 
     def check_production(self) -> None:
         """Refuse to start in production with development credentials, the noise model or the null model."""
@@ -138,6 +162,28 @@ class Settings(BaseSettings):
             problems.append("ATELIER_MODEL=null (the null model) is for development and benchmarks only")
         if problems:
             raise RuntimeError("refusing to start: " + "; ".join(problems))
+
+
+def location_of(model: str) -> str:
+    if is_null_model(model):
+        return NULL_MODEL
+    candidate = resolve_path(model)
+    return str(candidate) if candidate.exists() else model
+
+
+def parse_models(value: str) -> dict[str, str]:
+    """ATELIER_MODELS: "name=path,name=path"; names as a job's `model` field may hold them."""
+    models: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in value.split(","))):
+        name, sep, location = (piece.strip() for piece in entry.partition("="))
+        if not sep or not name or not location:
+            raise ValueError(f"ATELIER_MODELS entry {entry!r} is not name=path")
+        if not MODEL_NAME.match(name) or len(name) > 200:
+            raise ValueError(f"ATELIER_MODELS name {name!r} may hold letters, digits, _ and -, joined by . or /")
+        if name in models:
+            raise ValueError(f"ATELIER_MODELS names {name!r} twice")
+        models[name] = location
+    return models
 
 
 def load_settings() -> Settings:

@@ -62,3 +62,11 @@ def failed(job: Envelope, reason_code: str, message: str) -> Envelope:
         {"job_id": job.data["job_id"], "reason_code": reason_code, "message": message[:2000], "finished_at": now_iso()},
         producer=PRODUCER, correlation_id=job.correlation_id, trace=job.trace,
     )
+
+
+def heartbeat(*, worker: str, device: str, interval_s: float, memory: dict[str, int | None],
+              models: list[dict[str, Any]]) -> Envelope:
+    """What this worker serves now (the model catalogue of pre_inference is built from these)."""
+    data = {"worker": worker[:128], "device": device[:64], "interval_s": interval_s, "memory": memory,
+            "models": models, "sent_at": now_iso()}
+    return make_envelope("inference.worker.heartbeat", 1, data, producer=PRODUCER, correlation_id=f"worker-{worker}"[:128])

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from .families import LimitError, check_job
 from .pipeline import LoadedPipeline, UnknownScheduler
 
 ProgressFn = Callable[[int, int], None]  # (step done, total steps)
@@ -73,8 +74,13 @@ def check_params(params: dict[str, Any], loaded: LoadedPipeline) -> None:
     if strength is not None and not 0 < float(strength) <= 1:
         raise JobFailure("invalid_params", "strength must be in (0, 1]")
     model = params["model"]
-    if model not in MODEL_ALIASES and model != loaded.model and model != loaded.model.rstrip("/").rsplit("/", 1)[-1]:
+    if model not in (*MODEL_ALIASES, loaded.name, loaded.model, loaded.model.rstrip("/").rsplit("/", 1)[-1]):
         raise JobFailure("model_unavailable", f"this worker serves {loaded.model!r}, not {model!r}")
+    # pre_inference refuses these at submit; checked again for jobs published by other means.
+    try:
+        check_job(params, loaded.profile)
+    except LimitError as exc:
+        raise JobFailure("invalid_params", str(exc)) from exc
 
 
 def batch_key(params: dict[str, Any]) -> tuple | None:
@@ -188,11 +194,16 @@ def generate_batch(
         prompt_args = {"prompt": [p["prompt"] for p in batch for _ in range(p["n"])],
                        "negative_prompt": [p["negative_prompt"] for p in batch for _ in range(p["n"])],
                        "num_images_per_prompt": 1}
-    if first["kind"] != "img2img":  # img2img takes its size from the (resized) init image
+    call = loaded.variant(first["kind"])
+    # SD's img2img takes its size from the (resized) init image and has no width; FLUX's has one
+    # and would otherwise make its native 1024 px.
+    if first["kind"] != "img2img" or _takes(call, "width"):
         prompt_args.update(width=first["width"], height=first["height"])
+    if not loaded.profile.limits.negative_prompt:
+        prompt_args.pop("negative_prompt")  # LCM's pipeline has no such argument; FLUX's means true CFG
     try:
         with torch.inference_mode():
-            output = loaded.variant(first["kind"])(
+            output = call(
                 **prompt_args,
                 **(inputs or {}),
                 num_inference_steps=first["steps"],
@@ -212,6 +223,12 @@ def generate_batch(
         raise JobFailure("generation_error", f"{type(exc).__name__}: {exc}") from exc
     images = iter(output.images)
     return [[(next(images), seed) for seed in job_seeds] for job_seeds in seeds]
+
+
+def _takes(pipe: Any, argument: str) -> bool:
+    import inspect
+
+    return argument in inspect.signature(pipe.__call__).parameters
 
 
 def generate(

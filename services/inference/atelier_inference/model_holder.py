@@ -56,6 +56,16 @@ class ModelHolder:
         with self._lock:
             return self._loaded is not None
 
+    @property
+    def loaded_now(self) -> bool:
+        """Without the lock, which a load holds for seconds: for the connection thread's heartbeat,
+        which must never wait for the GPU thread (reading one reference is atomic)."""
+        return self._loaded is not None
+
+    @property
+    def last_used(self) -> float:
+        return self._last_used
+
     def state(self) -> HolderState:
         """Whether the model is loaded and the load/unload counts, read together: reading them
         one by one from another thread could see the model gone before the unload is counted."""
@@ -89,10 +99,22 @@ class ModelHolder:
             idle = self._clock() - self._last_used
             if idle < self._idle_unload_s:
                 return False
-            # Counted before the reference is dropped (see state()); then collect: the weights
-            # (and their CUDA blocks) go with it.
-            self.unloads += 1
-            self._loaded = None
+            self._drop()
         self._free_memory()
         log.info("model unloaded after %.0f s idle", idle)
         return True
+
+    def unload(self) -> bool:
+        """Unload now (another model needs the memory); on the GPU thread, between jobs."""
+        with self._lock:
+            if self._loaded is None:
+                return False
+            self._drop()
+        self._free_memory()
+        return True
+
+    def _drop(self) -> None:
+        # Counted before the reference is dropped (see state()); then collect: the weights
+        # (and their CUDA blocks) go with it.
+        self.unloads += 1
+        self._loaded = None

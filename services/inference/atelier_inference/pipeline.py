@@ -1,6 +1,8 @@
 """Loading a diffusers pipeline and choosing its scheduler.
 
-ATELIER_MODEL may be a local diffusers folder, a single .safetensors/.ckpt checkpoint or
+The family (SD 1.x/2.x, SDXL, SD3, FLUX.1; families.py) of a diffusers folder comes from its
+model_index.json, and every family loads through diffusers' auto pipelines (img2img and
+inpainting from the text-to-image pipeline's own modules). ATELIER_MODEL may be a local diffusers folder, a single .safetensors/.ckpt checkpoint or
 a hub id (only where the machine can reach the hub). CUDA runs in float16 with PyTorch's
 scaled-dot-product attention (diffusers' default processor on torch 2); the CPU runs
 float32, because float16 on CPU is slow and some kernels are missing.
@@ -21,7 +23,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable
 
+from . import families
 from .config import NULL_MODEL, is_null_model
+from .families import ModelProfile
 from .tiny_model import MARKER_FILE
 
 log = logging.getLogger("atelier.inference.pipeline")
@@ -91,11 +95,13 @@ def _use_fast_kernels(pipe: Any, device: str) -> None:
     import torch
     import torch.nn.functional as F
 
+    # The transformers of SD3 and FLUX already default to their own SDPA processors.
     if hasattr(F, "scaled_dot_product_attention"):
         from diffusers.models.attention_processor import AttnProcessor2_0
 
-        pipe.unet.set_attn_processor(AttnProcessor2_0())
-        pipe.vae.set_attn_processor(AttnProcessor2_0())
+        for name in ("unet", "vae"):
+            if getattr(pipe, name, None) is not None:
+                getattr(pipe, name).set_attn_processor(AttnProcessor2_0())
     if device.startswith("cuda"):
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -111,15 +117,30 @@ def _is_tiny(location: Path) -> bool:
         return False
 
 
+def profile_of(model: str) -> ModelProfile:
+    """Family, variant, kinds and limits of a model, without loading it (the heartbeat announces
+    models not loaded yet). A single file or a hub id is taken as SD 1.x, as it is loaded."""
+    if is_null_model(model):
+        return families.profile("sd1")
+    path = Path(model).expanduser()
+    if path.is_dir() and (path / "model_index.json").is_file():
+        try:
+            return families.detect(path, MARKER_FILE)
+        except families.UnknownFamily as exc:
+            raise ModelLoadError(str(exc)) from exc
+    return families.profile("sd1")
+
+
 def _from_location(model: str, dtype: Any) -> tuple[Any, bool]:
-    from diffusers import StableDiffusionPipeline
+    from diffusers import AutoPipelineForText2Image, StableDiffusionPipeline
 
     path = Path(model).expanduser()
     if path.is_dir():
         if not (path / "model_index.json").is_file():
             raise ModelLoadError(f"{path} is not a diffusers folder (no model_index.json); build the tiny model with "
                                  "`python -m atelier_inference.tiny_model` or point ATELIER_MODEL at a real one")
-        return StableDiffusionPipeline.from_pretrained(str(path), dtype=dtype, local_files_only=True), _is_tiny(path)
+        profile_of(model)  # an unknown family is refused here, with the families this worker knows
+        return AutoPipelineForText2Image.from_pretrained(str(path), dtype=dtype, local_files_only=True), _is_tiny(path)
     if path.suffix in SINGLE_FILE_SUFFIXES:
         if not path.is_file():
             raise ModelLoadError(f"checkpoint {path} does not exist")
@@ -148,32 +169,39 @@ class LoadedPipeline:
     tiny: bool
     load_ms: float
     compiled: bool = False
+    name: str = "default"  # what jobs call it (the worker's catalogue name)
+    profile: ModelProfile = field(default_factory=lambda: families.profile("sd1"))
     _base_scheduler_config: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._base_scheduler_config = self.pipe.scheduler.config
         self._base_scheduler = self.pipe.scheduler
+        self._variants: dict[str, Any] = {"txt2img": self.pipe}
 
     def use_scheduler(self, name: str) -> None:
         """Switch the sampler for the next call. Schedulers are cheap to build from a config."""
+        if name in SCHEDULERS and name not in self.profile.schedulers:
+            raise UnknownScheduler(f"scheduler {name!r} does not fit {self.profile.family}; it runs its own (default)")
         self.pipe.scheduler = make_scheduler(name, self._base_scheduler_config, default=self._base_scheduler)
 
     def variant(self, kind: str) -> Any:
-        """The pipeline for a job kind, sharing this one's modules: no second copy of the weights."""
-        if kind == "txt2img":
-            return self.pipe
-        import diffusers
+        """The pipeline for a job kind, sharing this one's modules: no second copy of the weights.
+        diffusers' auto pipelines pick the family's img2img/inpaint class; made once per kind."""
+        pipe = self._variants.get(kind)
+        if pipe is None:
+            import diffusers
 
-        cls = {"img2img": diffusers.StableDiffusionImg2ImgPipeline, "inpaint": diffusers.StableDiffusionInpaintPipeline}[kind]
-        # Construction only registers the same module objects (cheap); the scheduler is the one
-        # use_scheduler() just set on the main pipeline.
-        pipe = cls(**{k: v for k, v in self.pipe.components.items() if k in _init_params(cls)})
-        pipe.set_progress_bar_config(disable=True)
+            cls = {"img2img": diffusers.AutoPipelineForImage2Image, "inpaint": diffusers.AutoPipelineForInpainting}[kind]
+            pipe = self._variants[kind] = cls.from_pipe(self.pipe)
+            pipe.set_progress_bar_config(disable=True)
+        # The scheduler is the one use_scheduler() just set on the main pipeline.
+        pipe.scheduler = self.pipe.scheduler
         return pipe
 
     def describe(self) -> dict[str, Any]:
         return {"model": self.model, "device": self.device, "dtype": str(self.dtype).removeprefix("torch."),
-                "tiny": self.tiny, "compiled": self.compiled, "load_ms": round(self.load_ms, 1)}
+                "tiny": self.tiny, "compiled": self.compiled, "load_ms": round(self.load_ms, 1),
+                "family": self.profile.family, "variant": self.profile.variant}
 
 
 class NullPipeline:
@@ -237,12 +265,6 @@ def load_null_pipeline() -> LoadedPipeline:
     return loaded
 
 
-def _init_params(cls: Any) -> set[str]:
-    import inspect
-
-    return set(inspect.signature(cls.__init__).parameters) - {"self"}
-
-
 def make_scheduler(name: str, base_config: Any, *, default: Any = None) -> Any:
     if name not in SCHEDULERS:
         raise UnknownScheduler(f"unknown scheduler {name!r}; choose one of {', '.join(SCHEDULERS)}")
@@ -279,7 +301,8 @@ def _maybe_compile(pipe: Any, cache_dir: Path | None) -> bool:
         cache_dir.mkdir(parents=True, exist_ok=True)
         os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir))
         os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
-    pipe.unet = torch.compile(pipe.unet, mode="max-autotune-no-cudagraphs", dynamic=False)
+    name = "unet" if getattr(pipe, "unet", None) is not None else "transformer"  # SD3 and FLUX: a transformer
+    setattr(pipe, name, torch.compile(getattr(pipe, name), mode="max-autotune-no-cudagraphs", dynamic=False))
     return True
 
 
@@ -308,6 +331,6 @@ def load_pipeline(
         log.info("model ships a safety checker; it stays enabled")
     compiled = _maybe_compile(pipe, compile_cache_dir) if compile_unet else False
     loaded = LoadedPipeline(pipe=pipe, model=model, device=device, dtype=dtype, tiny=tiny,
-                            load_ms=(time.perf_counter() - started) * 1000, compiled=compiled)
+                            load_ms=(time.perf_counter() - started) * 1000, compiled=compiled, profile=profile_of(model))
     log.info("model loaded: %s", json.dumps(loaded.describe()))
     return loaded

@@ -1,4 +1,5 @@
-"""Builds a tiny, randomly initialised Stable Diffusion pipeline on disk.
+"""Builds a tiny, randomly initialised diffusers pipeline on disk: Stable Diffusion 1.x by
+default, or SDXL, SD3 or FLUX.1 with ``--family`` (those are in tiny_families).
 
 No network is needed: the tokenizer's vocabulary is written here (byte-level BPE with
 no merges) and every model is made from a config with a fixed seed. The result loads
@@ -6,6 +7,7 @@ through ``StableDiffusionPipeline.from_pretrained`` like a real checkpoint, so t
 platform exercises the real loading path on a laptop. Its pictures are noise.
 
     python -m atelier_inference.tiny_model --out var/models/tiny-sd
+    python -m atelier_inference.tiny_model --family flux --out var/models/tiny-flux
 """
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ from pathlib import Path
 
 MARKER_FILE = "atelier_tiny.json"
 MARKER = {"tiny": True, "format": 1, "note": "random weights: images are noise"}
+# --family: sd1 is built here; the others by tiny_families. The marker names the family, so the
+# worker knows it without guessing (SD 1.x and 2.x share a pipeline class).
+TINY_FAMILIES = ("sd1", "sdxl", "sd3", "flux")
 SEED = 20261123
 MAX_TOKENS = 77
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
@@ -35,8 +40,16 @@ REQUIRED_FILES = (
 )
 
 
-def is_complete(path: Path) -> bool:
-    return all((path / name).is_file() for name in REQUIRED_FILES)
+def is_complete(path: Path, family: str = "sd1") -> bool:
+    if family == "sd1":
+        return all((path / name).is_file() for name in REQUIRED_FILES)
+    # The marker is written last, into the staging folder, which is renamed whole: its presence
+    # with the right family means a finished build.
+    try:
+        marker = json.loads((path / MARKER_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    return marker.get("family") == family and (path / "model_index.json").is_file()
 
 
 def bytes_to_unicode() -> dict[int, str]:
@@ -76,7 +89,9 @@ def _step(message: str, started: float) -> None:
     print(f"tiny-model: [{time.monotonic() - started:5.1f}s] {message}", flush=True)
 
 
-def build(out: Path) -> None:
+def build(out: Path, family: str = "sd1") -> None:
+    if family != "sd1":
+        return _build_other(out, family)
     # Imported here so `--help` and the completeness check stay fast.
     import torch
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
@@ -152,7 +167,7 @@ def build(out: Path) -> None:
         # Recent transformers saves only tokenizer.json; keep the classic CLIP files too
         # so older loaders and other tools read the same vocabulary.
         write_tokenizer_files(target / "tokenizer")
-        (target / MARKER_FILE).write_text(json.dumps(MARKER, indent=2) + "\n")
+        (target / MARKER_FILE).write_text(json.dumps({**MARKER, "family": "sd1"}, indent=2) + "\n")
 
         _step("checking it loads through from_pretrained", started)
         loaded = StableDiffusionPipeline.from_pretrained(str(target))
@@ -167,25 +182,57 @@ def build(out: Path) -> None:
     _step("done", started)
 
 
-def ensure(out: Path, *, force: bool = False) -> bool:
+def _build_other(out: Path, family: str) -> None:
+    """SDXL, SD3, FLUX.1: built by tiny_families, saved, checked through the auto pipeline."""
+    import torch
+    from diffusers import AutoPipelineForText2Image
+
+    from .tiny_families import BUILDERS
+
+    started = time.monotonic()
+    staging = Path(tempfile.mkdtemp(prefix=f".tiny-{family}-", dir=out.parent))
+    try:
+        torch.manual_seed(SEED)
+        _step(f"{family}: every module a few channels wide, one or two layers", started)
+        pipe = BUILDERS[family](staging)
+        target = staging / "model"
+        _step(f"saving (safetensors) to {out}", started)
+        pipe.save_pretrained(str(target), safe_serialization=True)
+        (target / MARKER_FILE).write_text(json.dumps({**MARKER, "family": family}, indent=2) + "\n")
+        _step("checking it loads through AutoPipelineForText2Image", started)
+        loaded = AutoPipelineForText2Image.from_pretrained(str(target), local_files_only=True)
+        if type(loaded) is not type(pipe):
+            raise RuntimeError(f"the saved tiny model loads as {type(loaded).__name__}, not {type(pipe).__name__}")
+        if out.exists():
+            shutil.rmtree(out)
+        target.rename(out)  # same filesystem: a reader never sees half a model
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _step("done", started)
+
+
+def ensure(out: Path, *, force: bool = False, family: str = "sd1") -> bool:
     """Build unless a complete model is already there. Returns whether it built."""
     out = out.resolve()
-    if is_complete(out) and not force:
+    if is_complete(out, family) and not force:
         print(f"tiny-model: {out} is already complete; nothing to do", flush=True)
         return False
     out.parent.mkdir(parents=True, exist_ok=True)
-    build(out)
+    build(out, family)
     return True
 
 
 def main(argv: list[str] | None = None) -> int:
     from .config import resolve_path
 
-    parser = argparse.ArgumentParser(description="Build the tiny random Stable Diffusion pipeline.")
-    parser.add_argument("--out", default="var/models/tiny-sd", help="relative paths are resolved against the repository root")
+    parser = argparse.ArgumentParser(description="Build a tiny random diffusers pipeline (Stable Diffusion 1.x by default).")
+    parser.add_argument("--family", choices=TINY_FAMILIES, default="sd1")
+    parser.add_argument("--out", default=None, help="default var/models/tiny-sd (sd1) or var/models/tiny-<family>; "
+                        "relative paths are resolved against the repository root")
     parser.add_argument("--force", action="store_true", help="rebuild even when a complete model is there")
     args = parser.parse_args(argv)
-    ensure(resolve_path(args.out), force=args.force)
+    out = args.out or ("var/models/tiny-sd" if args.family == "sd1" else f"var/models/tiny-{args.family}")
+    ensure(resolve_path(out), force=args.force, family=args.family)
     return 0
 
 

@@ -38,11 +38,12 @@ from atelier_messaging.topology import EVENTS_EXCHANGE, JOBS_EXCHANGE, JOBS_QUEU
 
 from . import events, metrics
 from .cancellations import CanceledJobs
-from .config import Settings
+from .config import DEFAULT_MODEL_NAME, Settings
 from .deliveries import Delivery, group_jobs
 from .jobs import JobCanceled, JobFailure, JobResult, Storage, check_params, run_batch
 from .model_holder import ModelHolder
-from .pipeline import LoadedPipeline, ModelLoadError, load_pipeline
+from .model_pool import ModelPool, ServedModel, UnknownModel, device_memory, weights_bytes
+from .pipeline import LoadedPipeline, ModelLoadError, load_pipeline, profile_of, select_runtime
 from .probe import Heartbeat
 from .progress import ProgressBoard
 
@@ -84,23 +85,42 @@ def _nothing() -> None:
     pass
 
 
-def holder_for(settings: Settings, loaded: LoadedPipeline | None = None) -> ModelHolder:
+def holder_for(settings: Settings, loaded: LoadedPipeline | None = None, *, location: str | None = None,
+               name: str = DEFAULT_MODEL_NAME) -> ModelHolder:
     def load() -> LoadedPipeline:
-        return load_pipeline(settings.model_location, settings.device, compile_unet=settings.torch_compile,
-                             compile_cache_dir=settings.compile_cache_path)
+        pipeline = load_pipeline(location or settings.model_location, settings.device, compile_unet=settings.torch_compile,
+                                 compile_cache_dir=settings.compile_cache_path)
+        pipeline.name = name
+        return pipeline
 
     return ModelHolder(load, loaded=loaded, idle_unload_s=settings.idle_unload_s)
 
 
+def pool_for(settings: Settings, default: LoadedPipeline | ModelHolder | None = None) -> ModelPool:
+    """Every model of ATELIER_MODEL / ATELIER_MODELS, the default one from ``default`` when given
+    (preloaded, or a holder of the caller's). Families are read now: a model no family knows
+    stops the worker at start, not at its first job."""
+    served = []
+    for name, location in settings.served_models.items():
+        preloaded = default if name == DEFAULT_MODEL_NAME and isinstance(default, LoadedPipeline) else None
+        if name == DEFAULT_MODEL_NAME and isinstance(default, ModelHolder):
+            holder = default
+        else:
+            holder = holder_for(settings, preloaded, location=location, name=name)
+        served.append(ServedModel(name, location, preloaded.profile if preloaded else profile_of(location), holder,
+                                  size_bytes=weights_bytes(preloaded.pipe) if preloaded else 0))
+    return ModelPool(served, budget_bytes=settings.model_memory_budget_mb * 2**20)
+
+
 class Worker:
-    def __init__(self, settings: Settings, model: LoadedPipeline | ModelHolder, storage: Storage, *,
+    def __init__(self, settings: Settings, model: LoadedPipeline | ModelHolder | ModelPool, storage: Storage, *,
                  publisher: Publisher | None = None, gpu_thread: ThreadPoolExecutor | None = None):
         """``gpu_thread``: a single-thread executor to generate on, for a caller that runs the
         model itself too (bench/gpu_pipeline.py). PyTorch's CPU kernels get a thread pool per
         calling thread, and two such pools on the same cores halve the speed of both: every
         generation in a process belongs on one thread. Left running when the worker stops."""
         self.settings = settings
-        self.model = model if isinstance(model, ModelHolder) else holder_for(settings, model)
+        self.models = model if isinstance(model, ModelPool) else pool_for(settings, model)
         self.storage = storage
         self.publisher = publisher or Publisher(settings.amqp_url)
         self.canceled = CanceledJobs()
@@ -112,7 +132,9 @@ class Worker:
         self._owns_gpu_thread = gpu_thread is None
         self.heartbeat = Heartbeat(settings.heartbeat_file)
         self.jobs_done = 0
-        metrics.model_loaded(self.model.is_loaded)
+        self._next_heartbeat = 0.0
+        self.device = _device_name(settings.device)
+        metrics.model_loaded(self.models.is_loaded)
         metrics.enable_gpu_metrics()
 
     # -- lifecycle -------------------------------------------------------------
@@ -166,14 +188,19 @@ class Worker:
         cancel_queue = channel.queue_declare(queue="", exclusive=True, auto_delete=True).method.queue
         channel.queue_bind(queue=cancel_queue, exchange=EVENTS_EXCHANGE, routing_key=CANCELED_KEY)
         channel.basic_consume(cancel_queue, self._on_cancel, auto_ack=True)
+        # Announced before the first job is taken, so the catalogue knows this worker's models
+        # (pre_inference refuses jobs for models no live worker serves).
+        self._next_heartbeat = 0.0
+        self._maybe_announce()
         channel.basic_consume(JOBS_QUEUE, lambda _ch, method, props, body: self._pending.append(Delivery(method, props, body)))
         log.info("consuming %s as %s (batches up to %d images)", JOBS_QUEUE, self.settings.worker_name, self.settings.max_batch)
         window_s = self.settings.batch_window_ms / 1000
         while not self._stopping.is_set():
             self.heartbeat.beat()
+            self._maybe_announce()
             connection.process_data_events(time_limit=0 if self._pending else IDLE_WAKEUP_S)
             if not self._pending:
-                if self.model.maybe_unload():
+                if self.models.maybe_unload():
                     metrics.model_unloaded()
                     metrics.update_gpu_metrics()
                 self.publisher.keepalive()
@@ -254,7 +281,7 @@ class Worker:
             self._confirm(connection, events.started(delivery.job, worker=self.settings.worker_name, attempt=delivery.attempts))
             log.info("job started (attempt %d, batch of %d)", delivery.attempts, len(group),
                      extra={"job_id": delivery.job_id, "correlation_id": delivery.job.correlation_id})
-        if not self.model.is_loaded:
+        if not self.models.is_loaded_for(group[0].job.data["params"]["model"]):
             # Cold start: say so before the (long) load, so the user sees "warming up".
             for delivery in group:
                 self._publish_progress(events.progress(delivery.job, 0, delivery.job.data["params"]["steps"], phase="loading"))
@@ -272,7 +299,7 @@ class Worker:
             self.jobs_done += 1
             log.info("job %s", result.type.rsplit(".", 1)[-1],
                      extra={"job_id": delivery.job_id, "correlation_id": delivery.job.correlation_id})
-        self.model.touch()
+        self.models.touch(group[0].job.data["params"]["model"])
         metrics.update_gpu_metrics()
 
     def _generate(self, connection: Any, group: list[Delivery]) -> list[JobResult | JobFailure]:
@@ -289,6 +316,7 @@ class Worker:
         try:
             while not future.done():
                 self.heartbeat.beat()
+                self._maybe_announce()
                 connection.process_data_events(time_limit=PROGRESS_EVERY_S)
                 if future.done():
                     break  # woken by the batch's end: its pending progress is dropped below
@@ -314,7 +342,10 @@ class Worker:
             log.error("test crash prompt: exiting like a crashed GPU process")
             os._exit(137)
         try:
-            loaded, load_ms = self.model.get()
+            # A group shares one model (jobs.batch_key); a job of another kind runs alone.
+            loaded, load_ms = self.models.get(batch[0]["params"]["model"])
+        except UnknownModel as exc:
+            return [JobFailure("model_unavailable", str(exc)) for _ in batch]
         except ModelLoadError as exc:
             return [JobFailure("model_unavailable", f"the worker cannot load its model: {exc}") for _ in batch]
         metrics.model_loaded(True, load_ms / 1000)
@@ -367,6 +398,24 @@ class Worker:
         for job, step, total, preview in self._progress.take():
             self._publish_progress(events.progress(job, step, total, preview=preview))
 
+    def _maybe_announce(self) -> None:
+        """Connection thread: the inference.worker.heartbeat event when one is due. Reads the
+        models' state without their locks, so a load on the GPU thread never delays it."""
+        now = time.monotonic()
+        if now < self._next_heartbeat:
+            return
+        self._next_heartbeat = now + self.settings.heartbeat_every_s
+        total, used = device_memory(self.device)
+        budget = self.models.budget_bytes or None
+        envelope = events.heartbeat(
+            worker=self.settings.worker_name, device=self.device, interval_s=self.settings.heartbeat_every_s,
+            memory={"total_bytes": total, "used_bytes": used, "models_bytes": self.models.loaded_bytes(), "budget_bytes": budget},
+            models=self.models.snapshot())
+        try:
+            self.publisher.publish(envelope)
+        except PublishError as exc:
+            log.warning("heartbeat not sent: %s", exc)
+
     def _publish_progress(self, envelope: Envelope) -> None:
         try:
             self.publisher.publish(envelope)
@@ -406,6 +455,16 @@ class Worker:
                                        properties=copy)
         except PublishError as exc:
             raise BrokerUnavailable(f"cannot requeue the job: {exc}") from exc
+
+
+def _device_name(requested: str | None) -> str:
+    """The device the models run on, as the heartbeat names it."""
+    import torch
+
+    try:
+        return select_runtime(requested, torch.cuda.is_available())[0]
+    except ModelLoadError:
+        return (requested or "cpu")[:64]
 
 
 def _observe_batch(batch: list[dict[str, Any]], results: list[JobResult | JobFailure]) -> None:

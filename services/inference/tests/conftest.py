@@ -54,3 +54,18 @@ def broker(amqp_url):
         connection.close()
     except pika.exceptions.AMQPError:
         pass  # a test closed it from the broker's side
+
+
+@pytest.fixture(scope="session")
+def tiny_family_dir(tmp_path_factory: pytest.TempPathFactory):
+    """A tiny random model of a family (sdxl, sd3, flux), built once per session."""
+    built: dict[str, Path] = {}
+
+    def build(family: str) -> Path:
+        if family not in built:
+            out = tmp_path_factory.mktemp("models") / f"tiny-{family}"
+            ensure(out, family=family)
+            built[family] = out
+        return built[family]
+
+    return build

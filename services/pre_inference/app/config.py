@@ -17,6 +17,8 @@ from pydantic_settings import SettingsConfigDict
 DEV_SIGNING_KEY = defaults.DEV_STORAGE_SIGNING_KEY
 DEV_AMQP_URL = defaults.DEV_AMQP_URL
 DEFAULT_JWKS_URL = defaults.DEV_JWKS_URL
+# Encrypts partners' webhook signing secrets at rest (app.adapters.webhooks_repo).
+DEV_WEBHOOK_SECRETS_KEY = "dev-only-pre-inference-webhook-secrets-key-0123456789"
 
 
 class Settings(AtelierSettings):
@@ -48,6 +50,9 @@ class Settings(AtelierSettings):
     # Starvation guard (see README, "Priority"): while a lower-priority job has waited this
     # long, new higher-priority jobs are enqueued at its priority, behind it.
     pre_inference_starvation_after_s: int = Field(default=60, ge=1, le=86_400)
+    # A model the catalogue knows but no live worker serves: refused (503 model_unavailable), or,
+    # where workers scale to zero and are started by the queue (KEDA), admitted to wake one.
+    pre_inference_admit_unserved_models: bool = False
     pre_inference_sse_keepalive_s: float = Field(default=15.0, gt=0, le=300)
     # Event streams one user may hold open per API process (429 too_many_streams beyond).
     pre_inference_max_streams_per_user: int = Field(default=16, ge=1, le=1000)
@@ -58,13 +63,42 @@ class Settings(AtelierSettings):
     # ~140 (bench/README.md).
     pre_inference_db_pool_size: int = Field(default=24, ge=1, le=100)
 
+    # Webhooks (job callbacks to partners; README, "Webhooks").
+    # The key their signing secrets are encrypted under; the previous one, while rotating it,
+    # in PRE_INFERENCE_WEBHOOK_SECRETS_KEY_FALLBACK until the stored secrets were rotated.
+    pre_inference_webhook_secrets_key: str = DEV_WEBHOOK_SECRETS_KEY
+    pre_inference_webhook_secrets_key_fallback: str = ""
+    # Lets endpoints on loopback and private networks be registered and called: for
+    # development and tests (a receiver on 127.0.0.1). Production refuses to start with it.
+    pre_inference_webhooks_allow_private_targets: bool = False
+    pre_inference_webhook_max_endpoints: int = Field(default=5, ge=1, le=100)
+    # Attempts before a delivery is given up (the schedule is app.domain.webhooks.RETRY_DELAYS_S).
+    pre_inference_webhook_max_attempts: int = Field(default=8, ge=1, le=12)
+    pre_inference_webhook_connect_timeout_s: float = Field(default=5.0, gt=0, le=30)
+    pre_inference_webhook_read_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    # Deliveries one consumer process sends at once (each its own thread).
+    pre_inference_webhook_concurrency: int = Field(default=4, ge=1, le=64)
+    # How often the deliverer looks for due deliveries when the last look found none.
+    pre_inference_webhook_poll_s: float = Field(default=1.0, gt=0, le=60)
+    # The gateway's public address: image URLs in webhook payloads are absolute.
+    atelier_public_url: str = "http://localhost:8000"
+
     def production_problems(self) -> list[str | None]:
         return [
             None if self.pre_inference_database_url else "PRE_INFERENCE_DATABASE_URL is not set",
             secret_problem("ATELIER_STORAGE_SIGNING_KEY", self.atelier_storage_signing_key,
                            development_default=DEV_SIGNING_KEY),
             url_problem("ATELIER_AMQP_URL", self.atelier_amqp_url, schemes=("amqp", "amqps")),
+            secret_problem("PRE_INFERENCE_WEBHOOK_SECRETS_KEY", self.pre_inference_webhook_secrets_key,
+                           development_default=DEV_WEBHOOK_SECRETS_KEY),
+            ("PRE_INFERENCE_WEBHOOKS_ALLOW_PRIVATE_TARGETS must be off in production: it lets webhooks reach "
+             "this network's own services" if self.pre_inference_webhooks_allow_private_targets else None),
         ]
+
+    @property
+    def webhook_secrets_keys(self) -> list[str]:
+        """The key that encrypts, then the one that may still decrypt."""
+        return [self.pre_inference_webhook_secrets_key, self.pre_inference_webhook_secrets_key_fallback]
 
     @property
     def database_url(self) -> str:

@@ -1,6 +1,7 @@
 """Consumes ``pre_inference.events``: the inference worker's events move jobs along
 (queued -> running -> succeeded | failed); auth's and payments' events feed the account
-projection (app.adapters.accounts). The sweeper (app.sweeper) runs in this process too.
+projection (app.adapters.accounts). The sweeper (app.sweeper) and the webhook deliverer
+(app.webhook_deliverer) run in this process too, each in a thread of its own.
 
     cd services/pre_inference && exec ../../.venv/bin/python -m app.consumers
 
@@ -26,7 +27,7 @@ from atelier_messaging.sqlalchemy import SqlAlchemyUnitOfWork
 from atelier_storage import storage_from_env
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.adapters import accounts, job_events
+from app.adapters import accounts, catalogue, job_events, webhooks_repo
 from app.adapters.db import make_sync_engine, make_sync_sessionmaker
 from app.adapters.notify import SyncNotifier, publish_after_commit
 from app.config import Settings, get_settings
@@ -34,6 +35,7 @@ from app.consumer_metrics import count_finished_after_commit
 from app.domain.events import parse_time
 from app.domain.lifecycle import progress_fraction
 from app.sweeper import Sweeper
+from app.webhook_deliverer import WebhookDeliverer
 
 QUEUE = "pre_inference.events"
 log = logging.getLogger("pre_inference.consumers")
@@ -108,6 +110,7 @@ def on_tier_changed(envelope: Envelope, tx: Session) -> None:
 
 
 def on_user_deleted(envelope: Envelope, tx: Session) -> None:
+    webhooks_repo.delete_for_user(tx, _uuid(envelope, "user_id"))
     removed = accounts.mark_deleted(tx, _uuid(envelope, "user_id"))
     log.info("user %s deleted; %d jobs forgotten", envelope.data["user_id"], removed)
 
@@ -133,6 +136,12 @@ def on_refund_issued(envelope: Envelope, tx: Session) -> None:
         accounts.apply_credits(tx, _uuid(envelope, "refund_id"), _uuid(envelope, "user_id"), -revoked)
 
 
+def on_worker_heartbeat(envelope: Envelope, tx: Session) -> None:
+    """The model catalogue (app.adapters.catalogue): what this worker serves now."""
+    applied = catalogue.record_heartbeat(tx, envelope.data, parse_time(envelope.data["sent_at"]))
+    log.debug("heartbeat of %s: %s", envelope.data["worker"], "applied" if applied else "older than what we have")
+
+
 HANDLERS: dict[str, Callable[[Envelope, Any], None]] = {
     "auth.user.registered.v1": on_user_registered,
     "auth.user.verified.v1": on_user_verified,
@@ -147,6 +156,7 @@ HANDLERS: dict[str, Callable[[Envelope, Any], None]] = {
     "inference.job.progress.v2": on_progress,
     "inference.job.succeeded.v1": on_succeeded,
     "inference.job.failed.v1": on_failed,
+    "inference.worker.heartbeat.v1": on_worker_heartbeat,
 }
 
 
@@ -159,11 +169,11 @@ def build_aio_consumer(session_factory: sessionmaker[Session]) -> AioConsumer:
     return AioConsumer(queue=QUEUE, handlers=HANDLERS, unit_of_work=SqlAlchemyUnitOfWork(session_factory), name=QUEUE)
 
 
-async def _consume_until_signalled(consumer: AioConsumer, sweeper: Sweeper, amqp_url: str) -> None:
+async def _consume_until_signalled(consumer: AioConsumer, sweeper: Sweeper, deliverer: WebhookDeliverer, amqp_url: str) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         # On the loop, so that stop() wakes the consumer at once.
-        loop.add_signal_handler(signum, lambda: (consumer.stop(), sweeper.stop()))
+        loop.add_signal_handler(signum, lambda: (consumer.stop(), sweeper.stop(), deliverer.stop()))
     await consumer.run(amqp_url)
 
 
@@ -180,13 +190,22 @@ def main(settings: Settings | None = None) -> None:
     sweeper = Sweeper(factory, settings, storage_from_env(directory=settings.atelier_storage_dir))
     thread = threading.Thread(target=sweeper.run, name="sweeper", daemon=True)
     thread.start()
+    # Its own pool: its sends hold a connection only to record an outcome, and must never
+    # make the consumer wait for one.
+    webhook_engine = make_sync_engine(settings, pool_size=settings.pre_inference_webhook_concurrency + 1)
+    deliverer = WebhookDeliverer(make_sync_sessionmaker(webhook_engine), settings)
+    webhook_thread = threading.Thread(target=deliverer.run, name="webhooks", daemon=True)
+    webhook_thread.start()
     try:
-        asyncio.run(_consume_until_signalled(consumer, sweeper, settings.atelier_amqp_url))
+        asyncio.run(_consume_until_signalled(consumer, sweeper, deliverer, settings.atelier_amqp_url))
     finally:
         sweeper.stop()
+        deliverer.stop()
         thread.join(timeout=10)
+        webhook_thread.join(timeout=30)
         notifier.close()
         engine.dispose()
+        webhook_engine.dispose()
         tracing.shutdown_tracing()  # flush the last spans
 
 

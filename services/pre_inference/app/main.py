@@ -24,10 +24,11 @@ from app.adapters.job_changes import JobChangeHub
 from app.adapters.notify import AsyncNotifier
 from app.adapters.ratelimit import RateLimiter, make_redis
 from app.adapters.storage import ImageUrlSigner
+from app.adapters.webhook_secrets import secret_box
 from app.api.body_limit import BodySizeLimit
 from app.api.errors import install_error_handlers
 from app.api.job_gauges import JobGaugeCollector
-from app.api.routes import health, images, job_views, jobs, staff, tiers, usage
+from app.api.routes import health, images, job_views, jobs, models, staff, tiers, usage, webhooks
 from app.api.stream_slots import StreamSlots
 from app.config import Settings, get_settings
 from app.domain.policy import load_policy
@@ -73,6 +74,8 @@ def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | No
     app.state.notifier = AsyncNotifier(redis_client, settings.atelier_redis_prefix)
     app.state.job_changes = JobChangeHub(redis_client, settings.atelier_redis_prefix)
     app.state.stream_slots = StreamSlots(settings.pre_inference_max_streams_per_user)
+    # Encrypts webhook signing secrets (the deliverer, in the consumer process, decrypts them).
+    app.state.webhook_secrets = secret_box(settings)
     # ATELIER_STORAGE_BACKEND picks filesystem or s3, as for the gateway and the worker.
     app.state.storage = storage_from_env(directory=settings.atelier_storage_dir)
     # Job bodies carry uploads as base64: the byte bound is the body limit's, depth and counts the platform's.
@@ -94,6 +97,8 @@ def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | No
     app.include_router(usage.router)
     app.include_router(staff.router)
     app.include_router(tiers.router)
+    app.include_router(webhooks.router)
+    app.include_router(models.router)
     return app
 
 

@@ -1,8 +1,8 @@
 import { createTypedClient, unwrap } from "./typed";
 import type { ErrorBody, FieldErrors, Tokens } from "./types";
 import type {
-  ApiKey, CreatedApiKey, ImagePage, Invoice, Job, JobPage, JobRequest, Ledger, Plan, PlanChangeQuote, Subscription, Tiers,
-  Usage, User,
+  ApiKey, CreatedApiKey, ImagePage, Invoice, Job, JobPage, JobRequest, Ledger, ModelList, Plan, PlanChangeQuote, Subscription, Tiers,
+  Usage, User, CreatedWebhook, WebhookDelivery, WebhookDeliveryPage, WebhookList,
 } from "./schema";
 
 export class ApiError extends Error {
@@ -212,6 +212,32 @@ export class ApiClient {
     return unwrap(this.authed.DELETE("/api/auth/api-keys/{key_id}", { params: { path: { key_id: id } } }));
   }
 
+  listWebhooks(): Promise<WebhookList> {
+    return unwrap(this.authed.GET("/api/v1/webhooks"));
+  }
+
+  createWebhook(url: string, description = ""): Promise<CreatedWebhook> {
+    return unwrap(this.authed.POST("/api/v1/webhooks", { body: { url, description } }));
+  }
+
+  deleteWebhook(id: string): Promise<unknown> {
+    return unwrap(this.authed.DELETE("/api/v1/webhooks/{endpoint_id}", { params: { path: { endpoint_id: id } } }));
+  }
+
+  rotateWebhookSecret(id: string): Promise<CreatedWebhook> {
+    return unwrap(this.authed.POST("/api/v1/webhooks/{endpoint_id}/rotate-secret", { params: { path: { endpoint_id: id } } }));
+  }
+
+  /** Queues a `ping` delivery; the delivery log shows what the receiver answered. */
+  testWebhook(id: string): Promise<WebhookDelivery> {
+    return unwrap(this.authed.POST("/api/v1/webhooks/{endpoint_id}/test", { params: { path: { endpoint_id: id } } }));
+  }
+
+  listWebhookDeliveries(id: string, cursor?: string): Promise<WebhookDeliveryPage> {
+    const query = cursor ? { cursor } : {};
+    return unwrap(this.authed.GET("/api/v1/webhooks/{endpoint_id}/deliveries", { params: { path: { endpoint_id: id }, query } }));
+  }
+
   /** What each tier allows (public: shown before sign-up). */
   tiers(): Promise<Tiers> {
     return unwrap(this.pub.GET("/api/v1/tiers"));
@@ -290,6 +316,11 @@ export class ApiClient {
 
   deleteImage(id: string): Promise<unknown> {
     return unwrap(this.authed.DELETE("/api/v1/images/{image_id}", { params: { path: { image_id: id } } }));
+  }
+
+  /** The model catalogue: what the workers serve now, with each family's limits. */
+  models(): Promise<ModelList> {
+    return unwrap(this.authed.GET("/api/v1/models"));
   }
 
   async usage(): Promise<Usage> {

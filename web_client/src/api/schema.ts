@@ -22,6 +22,15 @@ export type ImagePage = V1["ImagePage"];
 export type Usage = V1["UsageOut"];
 export type Tiers = V1["TiersOut"];
 export type Tier = V1["TierOut"];
+/** A model the workers serve: its state, its family's limits, and whether the caller's tier may use it. */
+export type ModelInfo = V1["ModelOut"];
+export type ModelList = V1["ModelsOut"];
+export type Webhook = V1["WebhookOut"];
+/** What create and rotate-secret answer: the endpoint with its signing secret, shown once. */
+export type CreatedWebhook = V1["WebhookWithSecret"];
+export type WebhookList = V1["WebhookList"];
+export type WebhookDelivery = V1["DeliveryOut"];
+export type WebhookDeliveryPage = V1["DeliveryPage"];
 
 export type Subscription = P["Subscription"];
 export type Invoice = P["Invoice"];

@@ -1,13 +1,13 @@
 import { useEffect, useState, type FormEvent, type KeyboardEvent } from "react";
-import { ApiError, SCHEDULERS, TERMINAL_STATUSES, type ApiClient, type FieldErrors, type Job, type JobRequest, type Usage } from "../api";
+import { ApiError, SCHEDULERS, TERMINAL_STATUSES, type ApiClient, type FieldErrors, type Job, type JobRequest, type ModelInfo, type Usage } from "../api";
 import { costInWords, costUnits } from "../cost";
 import { useStoredDraft } from "../hooks/useStoredDraft";
 import { fitWithin, jobSide, type InputImage } from "../imageInput";
 import { hasPaint, maskDataUrl, type Stroke } from "../mask";
 import { Link } from "../router";
 import {
-  GUIDANCE_MAX, MAX_BATCH, SIZES, STRENGTH_DEFAULT, STRENGTH_MIN, STRENGTH_STEP, hasErrors, validateGenerate, validateInputs,
-  type GenerateValues, type JobKind,
+  GUIDANCE_MAX, MAX_BATCH, SIZES, STRENGTH_DEFAULT, STRENGTH_MIN, STRENGTH_STEP, hasErrors, modelFamily, validateGenerate,
+  validateInputs, validateModel, valuesForModel, type GenerateValues, type JobKind,
 } from "../validation";
 import { Countdown } from "./Countdown";
 import { ErrorBanner } from "./ErrorBanner";
@@ -20,8 +20,10 @@ import { SizePresets } from "./SizePresets";
 
 export const DEFAULT_VALUES: GenerateValues = {
   kind: "txt2img", prompt: "", negativePrompt: "", width: "256", height: "256", steps: "20", guidance: "7.5",
-  seedMode: "random", seed: "", scheduler: "default", n: "1", strength: String(STRENGTH_DEFAULT),
+  seedMode: "random", seed: "", scheduler: "default", n: "1", strength: String(STRENGTH_DEFAULT), model: "default",
 };
+
+const STATE_WORDS: Record<ModelInfo["state"], string> = { ready: "ready", cold: "starts on first use", unavailable: "unavailable" };
 
 const KINDS: { kind: JobKind; label: string; hint: string }[] = [
   { kind: "txt2img", label: "Text to image", hint: "from the prompt alone" },
@@ -44,6 +46,7 @@ export function valuesFromParams(params: Record<string, unknown>, seed?: number)
     // One image's seed reproduces that image: a batch would add the seeds after it.
     n: seed === undefined ? str("n", "1") : "1",
     seedMode: fixed === undefined ? "random" : "fixed", seed: fixed === undefined ? "" : String(fixed),
+    model: str("model", "default"),
   };
 }
 
@@ -75,12 +78,14 @@ function maskSize(input: InputImage, usage: Usage | null) {
   return fitWithin(input.width, input.height, usage?.limits.max_width ?? Infinity, usage?.limits.max_height ?? Infinity);
 }
 
-function toRequest(v: GenerateValues, { input, strokes }: EditInputs, usage: Usage | null): JobRequest {
+function toRequest(v: GenerateValues, { input, strokes }: EditInputs, usage: Usage | null, model: ModelInfo | null): JobRequest {
   const request: JobRequest = {
     kind: v.kind, prompt: v.prompt.trim(), width: Number(v.width), height: Number(v.height),
     steps: Number(v.steps), guidance: Number(v.guidance), n: Number(v.n),
   };
-  if (v.negativePrompt.trim()) request.negative_prompt = v.negativePrompt.trim();
+  // Only a model the catalogue lists: a draft's model that is gone sends the default instead.
+  if (model && model.name !== "default") request.model = model.name;
+  if (v.negativePrompt.trim() && model?.limits.negative_prompt !== false) request.negative_prompt = v.negativePrompt.trim();
   if (v.seedMode === "fixed") request.seed = Number(v.seed);
   if (v.scheduler !== "default") request.scheduler = v.scheduler;
   if (v.kind !== "txt2img" && input) {
@@ -96,7 +101,7 @@ function toRequest(v: GenerateValues, { input, strokes }: EditInputs, usage: Usa
 
 const FIELD_NAMES: Record<string, keyof GenerateValues> = {
   prompt: "prompt", negative_prompt: "negativePrompt", width: "width", height: "height", steps: "steps",
-  guidance: "guidance", seed: "seed", scheduler: "scheduler", n: "n", strength: "strength",
+  guidance: "guidance", seed: "seed", scheduler: "scheduler", n: "n", strength: "strength", model: "model",
 };
 /** Fields shown by their own components (the picker, the painter, the cost line), not by a Field. */
 const OWN_FIELDS = new Set(["init_image", "mask", "cost"]);
@@ -118,6 +123,8 @@ interface Props {
   api: ApiClient;
   busy: boolean;
   usage: Usage | null;
+  /** The model catalogue (GET /api/v1/models); null or empty: no choice, the default model. */
+  models?: ModelInfo[] | null;
   preset?: GenerateValues | null;
   /** A picture handed over ("use this image" on a result, "use as input" in the gallery). */
   inputPreset?: InputImage | null;
@@ -126,7 +133,7 @@ interface Props {
   onSubmitted: (job: Job) => void;
 }
 
-export function GenerateForm({ api, busy, usage, preset, inputPreset, draftKey = null, onSubmitted }: Props) {
+export function GenerateForm({ api, busy, usage, models = null, preset, inputPreset, draftKey = null, onSubmitted }: Props) {
   // The draft fills a blank form; settings handed over (`preset`: re-run, "use these settings")
   // replace it below, and a draft whose key arrives later never overrides them.
   const [v, setV] = useStoredDraft<GenerateValues>(draftKey, DEFAULT_VALUES);
@@ -138,6 +145,9 @@ export function GenerateForm({ api, busy, usage, preset, inputPreset, draftKey =
   const [input, setInput] = useState<InputImage | null>(null);
   const [strokes, setStrokes] = useState<Stroke[]>([]);
   const limits = usage?.limits ?? null;
+  // The chosen model's entry; the form's controls follow its family's limits.
+  const model = models?.find((m) => m.name === (v.model ?? "default")) ?? null;
+  const modelLimits = model?.limits ?? null;
 
   useEffect(() => {
     if (preset) {
@@ -170,7 +180,10 @@ export function GenerateForm({ api, busy, usage, preset, inputPreset, draftKey =
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    const errors = { ...validateGenerate(v, limits, usage?.remaining.images_today ?? null), ...validateInputs(v.kind, input !== null, hasPaint(strokes)) };
+    const errors = {
+      ...validateGenerate(v, limits, usage?.remaining.images_today ?? null), ...validateModel(v, model),
+      ...validateInputs(v.kind, input !== null, hasPaint(strokes)),
+    };
     setFields(errors);
     setBanner(null);
     if (hasErrors(errors)) {
@@ -180,7 +193,7 @@ export function GenerateForm({ api, busy, usage, preset, inputPreset, draftKey =
     }
     setSending(true);
     try {
-      onSubmitted(await api.createJob(toRequest(v, { input, strokes }, usage)));
+      onSubmitted(await api.createJob(toRequest(v, { input, strokes }, usage, model)));
     } catch (error) {
       if (error instanceof ApiError && error.status === 429) {
         const inTheWay = error.code === "concurrency_limit" ? await jobsInTheWay(api) : [];
@@ -201,12 +214,18 @@ export function GenerateForm({ api, busy, usage, preset, inputPreset, draftKey =
     }
   }
 
-  const maxSteps = Math.min(50, limits?.max_steps ?? 50);
-  const sizeOption = (max: number | undefined) => (size: number) => (
-    <option key={size} value={size} disabled={max !== undefined && size > max}>
-      {size}px{max !== undefined && size > max ? " (needs a higher plan)" : ""}
-    </option>
-  );
+  const maxSteps = Math.min(50, limits?.max_steps ?? 50, modelLimits?.max_steps ?? 50);
+  const maxGuidance = Math.min(GUIDANCE_MAX, modelLimits?.max_guidance ?? GUIDANCE_MAX);
+  const sizeOption = (max: number | undefined) => (size: number) => {
+    const overModel = modelLimits !== null && (size > modelLimits.max_size || size % modelLimits.size_multiple !== 0);
+    const overPlan = max !== undefined && size > max;
+    return (
+      <option key={size} value={size} disabled={overPlan || overModel}>
+        {size}px{overPlan ? " (needs a higher plan)" : overModel ? " (not for this model)" : ""}
+      </option>
+    );
+  };
+  const schedulers = model?.schedulers ?? SCHEDULERS;
   // A size from an input image or an older job that is not one of the usual sides stays choosable.
   const sides = (current: string) => [...new Set([...SIZES, Number(current)])].filter((side) => side > 0).sort((a, b) => a - b);
   const disabled = busy || sending || limited !== null;
@@ -245,16 +264,39 @@ export function GenerateForm({ api, busy, usage, preset, inputPreset, draftKey =
         </p>
       )}
       <form onSubmit={onSubmit} onKeyDown={submitOnCtrlEnter} noValidate>
+        {models && models.length > 0 && (
+          <Field id="model" label="Model" errors={fields.model}
+            hint={model ? `${modelFamily(model)}: made for ${model.limits.native_size}px, ${model.limits.default_steps} steps.` : undefined}>
+            {(describedBy, invalid) => (
+              <select id="model" value={v.model ?? "default"} aria-describedby={describedBy} aria-invalid={invalid} data-testid="model-select"
+                onChange={(event) => {
+                  const next = models.find((m) => m.name === event.target.value);
+                  if (next) setV((old) => valuesForModel(old, next, limits));
+                  setFields(({ model: _model, ...rest }) => rest);
+                }}>
+                {models.map((m) => (
+                  <option key={m.name} value={m.name} disabled={m.state === "unavailable" || !m.allowed}>
+                    {m.name} · {modelFamily(m)} · {m.allowed ? STATE_WORDS[m.state] : "needs a higher plan"}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        )}
         <fieldset className="kind-choice">
           <legend>What to make</legend>
-          {KINDS.map(({ kind, label, hint }) => (
-            <label key={kind} className="inline kind-option">
-              <input type="radio" name="kind" value={kind} checked={v.kind === kind}
-                onChange={() => setV((old) => ({ ...old, kind }))} data-testid={`kind-${kind}`} />
-              <span>{label} <span className="hint">{hint}</span></span>
-            </label>
-          ))}
+          {KINDS.map(({ kind, label, hint }) => {
+            const unsupported = model !== null && !(model.kinds as string[]).includes(kind);
+            return (
+              <label key={kind} className="inline kind-option">
+                <input type="radio" name="kind" value={kind} checked={v.kind === kind} disabled={unsupported}
+                  onChange={() => setV((old) => ({ ...old, kind }))} data-testid={`kind-${kind}`} />
+                <span>{label} <span className="hint">{unsupported ? "not with this model" : hint}</span></span>
+              </label>
+            );
+          })}
         </fieldset>
+        {fields.kind && <p className="field-error" data-testid="kind-error">{fields.kind.join(" ")}</p>}
         {v.kind !== "txt2img" && (
           <div className="edit-inputs">
             <InputImagePicker input={input} limits={limits} onChange={chooseInput} errors={fields.init_image}>
@@ -287,12 +329,16 @@ export function GenerateForm({ api, busy, usage, preset, inputPreset, draftKey =
               placeholder="A lighthouse at dusk, oil painting" required />
           )}
         </Field>
-        <Field id="negative-prompt" label="Negative prompt (optional)" errors={fields.negative_prompt} hint="What to keep out of the image.">
-          {(describedBy, invalid) => (
-            <input id="negative-prompt" value={v.negativePrompt} onChange={set("negativePrompt")}
-              aria-describedby={describedBy} aria-invalid={invalid} data-testid="negative-prompt-input" />
-          )}
-        </Field>
+        {modelLimits?.negative_prompt === false ? (
+          <p className="hint" data-testid="no-negative-prompt">{model && modelFamily(model)} takes no negative prompt.</p>
+        ) : (
+          <Field id="negative-prompt" label="Negative prompt (optional)" errors={fields.negative_prompt} hint="What to keep out of the image.">
+            {(describedBy, invalid) => (
+              <input id="negative-prompt" value={v.negativePrompt} onChange={set("negativePrompt")}
+                aria-describedby={describedBy} aria-invalid={invalid} data-testid="negative-prompt-input" />
+            )}
+          </Field>
+        )}
         <SizePresets width={v.width} height={v.height} limits={limits}
           onPick={(width, height) => setV((old) => ({ ...old, width: String(width), height: String(height) }))} />
         <div className="row">
@@ -320,17 +366,19 @@ export function GenerateForm({ api, busy, usage, preset, inputPreset, draftKey =
           </Field>
         </div>
         <div className="row">
-          <Field id="guidance" label="Guidance" errors={fields.guidance} hint="How closely to follow the prompt.">
+          <Field id="guidance" label="Guidance" errors={fields.guidance}
+            hint={maxGuidance === 0 ? "This model runs without guidance." : "How closely to follow the prompt."}>
             {(describedBy, invalid) => (
-              <input id="guidance" type="number" inputMode="decimal" step={0.5} min={0} max={GUIDANCE_MAX} value={v.guidance}
-                onChange={set("guidance")} aria-describedby={describedBy} aria-invalid={invalid} data-testid="guidance-input" />
+              <input id="guidance" type="number" inputMode="decimal" step={0.5} min={0} max={maxGuidance} value={v.guidance}
+                disabled={maxGuidance === 0} onChange={set("guidance")} aria-describedby={describedBy} aria-invalid={invalid}
+                data-testid="guidance-input" />
             )}
           </Field>
           <Field id="scheduler" label="Scheduler" errors={fields.scheduler}>
             {(describedBy, invalid) => (
               <select id="scheduler" value={v.scheduler} onChange={set("scheduler")} aria-describedby={describedBy}
                 aria-invalid={invalid} data-testid="scheduler-select">
-                {SCHEDULERS.map((name) => <option key={name} value={name}>{name}</option>)}
+                {schedulers.map((name) => <option key={name} value={name}>{name}</option>)}
               </select>
             )}
           </Field>

@@ -18,6 +18,8 @@ export function GeneratePage() {
   const { query, navigate } = useRouter();
   // Limits are a help, not a requirement: without /usage the server still enforces them.
   const usage = useLoad(() => api.usage().catch((error) => (isUnavailable(error) ? null : Promise.reject(error))), [api]);
+  // The model picker is a help too: without the catalogue the form sends the default model.
+  const models = useLoad(() => api.models().then((list) => list.models, () => null), [api]);
   const [followed, setFollowed] = useState<Job | null>(null);
   const [preset, setPreset] = useState<GenerateValues | null>(null);
   const [inputPreset, setInputPreset] = useState<InputImage | null>(null);
@@ -114,11 +116,12 @@ export function GeneratePage() {
     <div className="generate-page">
       <PageTitle>Generate</PageTitle>
       <div className="generate-layout">
-        <GenerateForm api={api} busy={active} usage={usage.data ?? null} preset={preset} inputPreset={inputPreset}
+        <GenerateForm api={api} busy={active} usage={usage.data ?? null} models={models.data ?? null} preset={preset} inputPreset={inputPreset}
           draftKey={user ? `atelier.draft.${user.id}` : null}
           onSubmitted={(created) => {
             show(created);
             void usage.reload();
+            void models.reload(); // states change as workers load and unload models
           }} />
         <div className="generate-side">
           <div ref={resultRef} className="generate-result">

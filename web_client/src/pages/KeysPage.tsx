@@ -6,17 +6,15 @@ import { LoadError, Loading } from "../components/Loading";
 import { PageTitle } from "../components/PageTitle";
 import { useLoad } from "../hooks/useLoad";
 import { useSession } from "../session";
+import { copyText } from "../clipboard";
+import { WebhooksSection } from "./WebhooksSection";
 
+/** What a key gets when its creator names no scopes (atelier_identity.scopes.DEFAULT_KEY_SCOPES). */
 export const SCOPES: ApiKey["scopes"] = ["jobs:write", "jobs:read", "images:read", "usage:read"];
+/** Offered too, unticked: a key holds it only when asked for. */
+const OPTIONAL_SCOPES: ApiKey["scopes"] = ["webhooks:manage"];
+const sameScopes = (a: ApiKey["scopes"], b: ApiKey["scopes"]) => a.length === b.length && a.every((s) => b.includes(s));
 
-async function copyText(text: string): Promise<boolean> {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    return false; // no clipboard permission (http, old browser): the field stays selectable
-  }
-}
 
 /** The secret, shown once, with a copy button; the page never keeps it after leaving. */
 export function NewKeySecret({ created, onDone }: { created: CreatedApiKey; onDone: () => void }) {
@@ -62,7 +60,7 @@ export function KeysPage() {
     setBanner(null);
     if (Object.keys(errors).length) return;
     try {
-      const key = await api.createApiKey(name.trim(), scopes.length === SCOPES.length ? undefined : scopes);
+      const key = await api.createApiKey(name.trim(), sameScopes(scopes, SCOPES) ? undefined : scopes);
       setCreated(key);
       setName("");
       void keys.reload();
@@ -100,7 +98,7 @@ export function KeysPage() {
           </Field>
           <fieldset>
             <legend>Permissions</legend>
-            {SCOPES.map((scope) => (
+            {[...SCOPES, ...OPTIONAL_SCOPES].map((scope) => (
               <label key={scope} className="inline">
                 <input type="checkbox" checked={scopes.includes(scope)}
                   onChange={(e) => setScopes((old) => (e.target.checked ? [...old, scope] : old.filter((s) => s !== scope)))} />
@@ -137,6 +135,7 @@ export function KeysPage() {
           </ul>
         )}
       </section>
+      <WebhooksSection />
     </>
   );
 }

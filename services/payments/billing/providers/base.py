@@ -6,15 +6,15 @@ a webhook and turn it into a ``ProviderEvent``). Business rules live in billing,
 from __future__ import annotations
 
 import abc
-import hashlib
-import hmac
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from atelier_django.strict_json import JsonLimits, JsonRejected, load_strict_json
 from atelier_django.timestamps import parse_unix_timestamp
+from atelier_kit import webhook_signatures
+# The scheme is the platform's; kept under these names for payments' callers.
+from atelier_kit.webhook_signatures import MAX_SIGNATURE_HEADER_BYTES, header_bytes, sign  # noqa: F401
 
 # Event types billing understands; adapters map their provider's names onto these.
 CHECKOUT_COMPLETED = "checkout.completed"
@@ -125,62 +125,18 @@ class Provider(abc.ABC):
         """Return the provider's refund id. Raises ProviderError."""
 
 
-def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
-    """``t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``, the scheme Stripe uses."""
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
-
-
-MAX_SIGNATURE_HEADER_BYTES = 2000
-
-
-def header_bytes(value: str | bytes | None) -> bytes:
-    """A header as the bytes that arrived. WSGI hands headers over as latin-1 text, so any
-    byte survives the round trip; nothing here decodes them as anything else."""
-    if value is None:
-        return b""
-    if isinstance(value, bytes):
-        return value
-    try:
-        return value.encode("latin-1")
-    except UnicodeEncodeError:
-        # Not from a WSGI server; keep every character distinct (and non-ASCII) all the same.
-        return value.encode("utf-8", "surrogatepass")
-
-
 def verify_signature(secret: str, body: bytes, header: str | bytes | None, *, tolerance_s: int,
                      now: float | None = None) -> None:
-    """Checks the MAC first (so a forger learns nothing about timing), then freshness.
-
-    The header is the attacker's: it is handled as bytes and anything unreadable (non-ASCII,
-    a timestamp past year 9999, signs, garbage) is ``signature_invalid``, never an exception
-    of another kind (an unhandled one once rendered this frame's variables, secret and
-    expected MAC included, on a debug page)."""
+    """The platform's scheme (atelier_kit.webhook_signatures): the MAC first, then freshness.
+    Anything unreadable in the header is ``signature_invalid``, never an exception of another
+    kind (an unhandled one once rendered this frame's variables, secret and expected MAC
+    included, on a debug page)."""
     if not secret:
         raise WebhookError("signature_invalid", "webhooks are not configured for this provider")
-    raw = header_bytes(header)
-    if not raw or len(raw) > MAX_SIGNATURE_HEADER_BYTES:
-        raise WebhookError("signature_invalid", "missing signature header")
-    timestamp, candidates = None, []
-    for part in raw.split(b","):
-        key, _, value = part.strip().partition(b"=")
-        if key == b"t":
-            try:
-                timestamp = parse_unix_timestamp(value)
-            except ValueError:
-                raise WebhookError("signature_invalid", "malformed signature timestamp") from None
-        elif key == b"v1":
-            candidates.append(value)
-    if timestamp is None or not candidates:
-        raise WebhookError("signature_invalid", "malformed signature header")
-    expected = sign(secret, body, timestamp).split("v1=", 1)[1].encode("ascii")
-    # compare_digest on bytes: on str it raises TypeError for non-ASCII input.
-    if not any(hmac.compare_digest(expected, candidate) for candidate in candidates):
-        raise WebhookError("signature_invalid", "signature does not match")
-    now = time.time() if now is None else now
-    if abs(now - timestamp) > tolerance_s:
-        raise WebhookError("signature_expired", "signature timestamp is outside the tolerance")
+    try:
+        webhook_signatures.verify(secret, body, header, tolerance_s=tolerance_s, now=now)
+    except webhook_signatures.SignatureError as exc:
+        raise WebhookError(exc.code, exc.message) from None
 
 
 def check_stripe_header(header: str | bytes | None) -> None:

@@ -36,10 +36,10 @@ def make_async_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSess
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def make_sync_engine(settings: Settings) -> Engine:
+def make_sync_engine(settings: Settings, *, pool_size: int = 2) -> Engine:
     # No pre-ping either (see above): a statement on a dead connection fails, the consumer
     # retries that message, and the pool has reconnected by then.
-    return create_engine(settings.database_url, pool_size=2, max_overflow=2, connect_args=_connect_args())
+    return create_engine(settings.database_url, pool_size=pool_size, max_overflow=2, connect_args=_connect_args())
 
 
 def make_sync_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -18,9 +18,10 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from app.adapters import webhooks_repo
 from app.adapters.jobs_repo import ImageView, JobView
 from app.adapters.models import Account, Image, Job
-from app.domain import events
+from app.domain import events, webhooks
 from app.domain.lifecycle import ALLOWED_FROM, CANCELED, FAILED, PROGRESS_WHILE, RUNNING, SUCCEEDED
 
 NOTIFY_KEY = "notify_jobs"
@@ -124,6 +125,8 @@ def _finish(
             charged_credits=job.reserved_credits if succeeded else 0, gpu_ms=round(gpu_ms, 3), finished_at=finished_at,
         ),
     )
+    # The owner's webhook endpoints hear of the end: queued in this transaction, sent later.
+    webhooks_repo.enqueue_job_end(session, job_id=job.id, user_id=job.user_id, event_type=webhooks.EVENT_TYPES[status])
     notify_after_commit(session, job_id, final=_final_view(job))
     session.info.setdefault(FINISHED_KEY, []).append((status, "" if succeeded else values.get("error_code") or ""))
     return job

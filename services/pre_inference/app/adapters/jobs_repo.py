@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, text
+from sqlalchemy import Connection, and_, delete, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.adapters import storage_cleanup
@@ -103,6 +103,12 @@ def _view(row: Any) -> JobView:
 
 async def get_job_view(conn: AsyncConnection, job_id: uuid.UUID, user_id: uuid.UUID) -> JobView | None:
     row = (await conn.execute(_ONE, {"job_id": job_id, "user_id": user_id})).first()
+    return _view(row) if row is not None else None
+
+
+def get_job_view_sync(conn: Connection, job_id: uuid.UUID, user_id: uuid.UUID) -> JobView | None:
+    """The same read for the consumer process (a webhook's payload is the job as GET shows it)."""
+    row = conn.execute(_ONE, {"job_id": job_id, "user_id": user_id}).first()
     return _view(row) if row is not None else None
 
 

@@ -7,36 +7,9 @@ import re
 import uuid
 from datetime import datetime, timezone
 
-from app.adapters.jobs_repo import JobView
-from app.adapters.storage import ImageUrlSigner
 from app.api.errors import ApiError
-from app.api.schemas import ImageOut, JobErrorOut, JobOut
-from app.domain.lifecycle import QUEUED, RUNNING
-
-
-def phase_of(job: JobView) -> str:
-    """A running job at step 0 is a worker still loading its model (a cold start)."""
-    if job.status == RUNNING and job.step == 0 and job.progress == 0:
-        return "warming_up"
-    return job.status
-
-
-def job_out(job: JobView, signer: ImageUrlSigner) -> JobOut:
-    return JobOut(
-        id=job.id,
-        status=job.status,
-        phase=phase_of(job),
-        queue_position=job.queue_position if job.status == QUEUED else None,
-        step=job.step,
-        total_steps=job.total_steps,
-        progress=job.progress,
-        images=[ImageOut(id=i.id, url=signer.url_for(i.key), seed=i.seed, width=i.width, height=i.height) for i in job.images],
-        error=JobErrorOut(code=job.error_code, message=job.error_message or "") if job.error_code else None,
-        params=job.params,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-    )
+# Where the job representation is made; kept importable from here for the routes.
+from app.api.job_representation import job_out, phase_of  # noqa: F401
 
 
 def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:

@@ -155,3 +155,31 @@ class ErrorBody(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorBody
+
+
+class ModelLimitsOut(BaseModel):
+    native_size: int = Field(description="the side the model was made for: the default width and height")
+    max_size: int = Field(description="the largest width or height it takes")
+    size_multiple: int = Field(description="width and height must be multiples of this")
+    default_steps: int
+    max_steps: int
+    default_guidance: float
+    max_guidance: float = Field(description="0: a distilled model that runs without guidance")
+    negative_prompt: bool = Field(description="whether it takes a negative prompt (FLUX does not)")
+
+
+class ModelOut(BaseModel):
+    name: str = Field(description="what a job's `model` field names")
+    state: Literal["ready", "cold", "unavailable"] = Field(
+        description="ready: loaded on a live worker; cold: served, loads with the first job; unavailable: no live worker serves it")
+    family: str = Field(description="sd1, sd2, sdxl, sd3 or flux")
+    variant: str = Field(description="base, or a few-step variant: turbo, schnell, lcm")
+    kinds: list[Literal["txt2img", "img2img", "inpaint"]]
+    schedulers: list[str] | None = Field(description="the schedulers it runs (null: any)")
+    limits: ModelLimitsOut
+    tiers: list[str] = Field(description="the tiers that may use it")
+    allowed: bool = Field(description="whether the caller's tier may use it")
+
+
+class ModelsOut(BaseModel):
+    models: list[ModelOut]

@@ -84,8 +84,9 @@ def random_seed() -> int:
     return secrets.randbelow(SEED_MAX + 1)
 
 
-def build_params(requested: dict[str, Any], *, seed_source=random_seed) -> JobParams:
-    """Fill defaults and a seed into an already shape-checked request.
+def build_params(requested: dict[str, Any], *, seed_source=random_seed, defaults: dict[str, Any] | None = None) -> JobParams:
+    """Fill defaults and a seed into an already shape-checked request. ``defaults``: the model
+    family's own (native size, steps, guidance: app.domain.catalogue.defaults_for) over DEFAULTS.
 
     The seed is drawn here (not by the worker) so that it is stored with the job and a
     retried or re-run job gives the same image.
@@ -104,7 +105,7 @@ def build_params(requested: dict[str, Any], *, seed_source=random_seed) -> JobPa
         raise JobRuleError("validation_error", "only img2img and inpaint take an init_image", "init_image")
     if kind not in NEEDS_MASK and requested.get("mask"):
         raise JobRuleError("validation_error", "only inpaint takes a mask", "mask")
-    values = {**DEFAULTS, **{k: v for k, v in requested.items() if v is not None}}
+    values = {**DEFAULTS, **(defaults or {}), **{k: v for k, v in requested.items() if v is not None}}
     if values.get("seed") is None:
         values["seed"] = seed_source()
     for side in ("width", "height"):

@@ -19,6 +19,8 @@ DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[1] / "tier_policy.toml"
 REFERENCE_PIXELS = 512 * 512
 REFERENCE_STEPS = 30
 ENV_PREFIX = "PRE_INFERENCE_TIER_"
+# The policy file's table of per-model tier lists (so no tier may be called "models").
+MODELS_SECTION = "models"
 # Hard ceilings of the inference.job.requested contract: no policy may promise more.
 CONTRACT_MAX = {"max_width": 2048, "max_height": 2048, "max_steps": 150, "max_n": 16, "priority": 10}
 
@@ -54,11 +56,14 @@ class TierLimits:
 
 
 class TierPolicy:
-    def __init__(self, tiers: dict[str, TierLimits], default_tier: str = "free", per_key_tiers: frozenset[str] = frozenset()):
+    def __init__(self, tiers: dict[str, TierLimits], default_tier: str = "free", per_key_tiers: frozenset[str] = frozenset(),
+                 model_tiers: Mapping[str, frozenset[str]] | None = None):
         if default_tier not in tiers:
             raise ValueError(f"the policy has no {default_tier!r} tier")
         self.tiers = tiers
         self.default_tier = default_tier
+        # Model name -> the tiers that may use it; a model not listed is open to every tier.
+        self.model_tiers = dict(model_tiers or {})
         # Tiers whose rate limit and concurrency are counted per API key (partner, by the
         # design); every other tier's bind the user across all their keys and sessions.
         self.per_key_tiers = per_key_tiers
@@ -71,6 +76,14 @@ class TierPolicy:
         # An unknown tier gets the default's limits: auth may add a tier before we know it.
         base = self.tiers.get(tier or "", self.tiers[self.default_tier])
         return base.with_overrides(key_limits)
+
+    def tiers_for_model(self, model: str) -> list[str]:
+        allowed = self.model_tiers.get(model)
+        return [tier for tier in self.tiers if allowed is None or tier in allowed]
+
+    def model_allowed(self, model: str, tier: str | None) -> bool:
+        known = tier if tier in self.tiers else self.default_tier
+        return known in self.tiers_for_model(model)
 
     def largest(self) -> TierLimits:
         """The most any tier allows, per field (what 'no tier allows' is measured against)."""
@@ -88,6 +101,23 @@ def _parse_per_key(document: dict[str, Any]) -> frozenset[str]:
         if flag:
             per_key.add(tier)
     return frozenset(per_key)
+
+
+def _parse_model_tiers(document: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """Pops the optional ``[models."<name>"]`` tables: ``tiers = [...]``, the tiers that may use it."""
+    section = document.pop(MODELS_SECTION, {})
+    if not isinstance(section, dict):
+        raise ValueError(f"[{MODELS_SECTION}] must be a table of models")
+    model_tiers = {}
+    for model, values in section.items():
+        tiers = values.get("tiers") if isinstance(values, dict) else None
+        if not isinstance(tiers, list) or not all(isinstance(t, str) for t in tiers) or set(values) != {"tiers"}:
+            raise ValueError(f"model {model!r}: give exactly tiers = [\"tier\", ...]")
+        unknown = [t for t in tiers if t not in document]
+        if unknown:
+            raise ValueError(f"model {model!r}: no tier named {unknown}")
+        model_tiers[model] = frozenset(tiers)
+    return model_tiers
 
 
 def _parse_tiers(document: dict[str, Any]) -> dict[str, TierLimits]:
@@ -112,6 +142,7 @@ def load_policy(path: str | os.PathLike[str] | None = None, environ: Mapping[str
     environ = os.environ if environ is None else environ
     with open(path or DEFAULT_POLICY_FILE, "rb") as handle:
         document = tomllib.load(handle)
+    model_tiers = _parse_model_tiers(document)
     for variable, raw in environ.items():
         if not variable.upper().startswith(ENV_PREFIX) or variable.upper() == ENV_PREFIX + "POLICY_FILE":
             continue
@@ -124,7 +155,7 @@ def load_policy(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         except ValueError as exc:
             raise ValueError(f"{variable} must be an integer") from exc
     per_key = _parse_per_key(document)
-    return TierPolicy(_parse_tiers(document), per_key_tiers=per_key)
+    return TierPolicy(_parse_tiers(document), per_key_tiers=per_key, model_tiers=model_tiers)
 
 
 def cost_units(params: JobParams) -> float:

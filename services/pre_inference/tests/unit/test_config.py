@@ -29,6 +29,10 @@ def test_development_starts_with_defaults(monkeypatch):
         ({"atelier_storage_signing_key": "a" * 40}, "ATELIER_STORAGE_SIGNING_KEY"),
         ({"atelier_storage_signing_key": "test-" + GOOD_KEY}, "ATELIER_STORAGE_SIGNING_KEY"),
         ({"atelier_amqp_url": "http://mq:5672/atelier"}, "ATELIER_AMQP_URL"),
+        ({"pre_inference_webhook_secrets_key": "dev-only-pre-inference-webhook-secrets-key-0123456789"},
+         "PRE_INFERENCE_WEBHOOK_SECRETS_KEY"),
+        # Webhooks to loopback and private networks are for development and tests only.
+        ({"pre_inference_webhooks_allow_private_targets": True}, "PRE_INFERENCE_WEBHOOKS_ALLOW_PRIVATE_TARGETS"),
     ],
 )
 def test_production_refuses_missing_or_default_secrets(overrides, problem):
@@ -37,6 +41,7 @@ def test_production_refuses_missing_or_default_secrets(overrides, problem):
         "pre_inference_database_url": "postgresql://u:p@db/atelier",
         "atelier_storage_signing_key": GOOD_KEY,
         "atelier_amqp_url": "amqp://svc:s3cret@mq:5672/atelier",
+        "pre_inference_webhook_secrets_key": GOOD_KEY[::-1],
         **overrides,
     }
     with pytest.raises(ValidationError, match=problem):
@@ -47,6 +52,7 @@ def test_production_accepts_real_secrets():
     settings = Settings(
         atelier_env="production", pre_inference_database_url="postgresql://u:p@db/atelier",
         atelier_storage_signing_key=GOOD_KEY, atelier_amqp_url="amqp://svc:s3cret@mq:5672/atelier",
+        pre_inference_webhook_secrets_key=GOOD_KEY[::-1],
     )
     assert settings.database_url.startswith("postgresql+psycopg://")
 

@@ -100,7 +100,7 @@ export interface paths {
                     "application/json": {
                         expires_in_days?: number | null;
                         name: string;
-                        scopes?: ("jobs:write" | "jobs:read" | "images:read" | "usage:read" | "billing:read")[];
+                        scopes?: ("jobs:write" | "jobs:read" | "images:read" | "usage:read" | "billing:read" | "webhooks:manage")[];
                     };
                 };
             };
@@ -840,7 +840,7 @@ export interface components {
             prefix: string;
             /** Format: date-time */
             revoked_at: string | null;
-            scopes: ("jobs:write" | "jobs:read" | "images:read" | "usage:read" | "billing:read")[];
+            scopes: ("jobs:write" | "jobs:read" | "images:read" | "usage:read" | "billing:read" | "webhooks:manage")[];
             /** @enum {unknown} */
             tier: "free" | "pro" | "partner";
         };

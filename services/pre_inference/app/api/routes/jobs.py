@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.concurrency import run_in_threadpool
 
-from app.adapters import admission, job_events, jobs_repo, uploads
+from app.adapters import admission, catalogue, job_events, jobs_repo, uploads
 from app.api.access import Access, resolve_access
 from app.api.deps import Caller, SessionDep, SettingsDep, SignerDep, require_json, require_scope
 from app.api.errors import ApiError
@@ -32,6 +32,7 @@ from app.api.presenters import job_out, parse_id
 from app.api.rate_charge import RateCharge, rate_limits, too_many
 from app.api.schemas import ErrorOut, JobOut, JobRequest
 from app.config import Settings
+from app.domain import catalogue as models
 from app.domain import events, policy
 from app.domain import jobs as rules
 from app.domain.text_rules import is_clean_ascii_token
@@ -45,10 +46,13 @@ _ERRORS = {
     401: {"model": ErrorOut, "description": "missing, expired or forged token"},
     403: {"model": ErrorOut, "description": "`email_unverified`, `insufficient_scope` or `account_deleted`"},
     415: {"model": ErrorOut, "description": "body is not application/json"},
-    422: {"model": ErrorOut, "description": "invalid fields, or `exceeds_tier` (naming the field)"},
+    422: {"model": ErrorOut, "description": "invalid fields, `exceeds_tier`, `model_unknown` or `outside_model_limits` (naming the field)"},
     429: {"model": ErrorOut, "description": "`rate_limited`, `concurrency_limit` or `quota_exceeded`; see Retry-After, RateLimit, RateLimit-Policy"},
+    503: {"model": ErrorOut, "description": "`model_unavailable`: no live worker serves the model now; see Retry-After"},
 }
 _CORRELATION_MAX = 128
+# A model no live worker serves: a worker's heartbeat (10 s apart by default) may bring it back.
+MODEL_RETRY_AFTER_S = 30
 WriteCaller = Annotated[Caller, Depends(require_scope("jobs:write"))]
 A = TypeVar("A")
 B = TypeVar("B")
@@ -101,7 +105,8 @@ async def _image_keys(
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobOut,
-    responses={**_ERRORS, 200: {"model": JobOut, "description": "a retry with the same Idempotency-Key: the job made first"}, 409: {"model": ErrorOut}},
+    responses={**_ERRORS, 200: {"model": JobOut, "description": "a retry with the same Idempotency-Key: the job made first"}, 409: {"model": ErrorOut},
+               403: {"model": ErrorOut, "description": "`email_unverified`, `insufficient_scope`, `account_deleted` or `model_not_in_plan`"}},
     summary="Submit a generation job (txt2img, img2img, inpaint)",
 )
 async def submit_job(
@@ -132,18 +137,40 @@ async def _submit(
 ) -> JobOut:
     try:
         key = rules.check_idempotency_key(idempotency_key)
-        params = rules.build_params(body.model_dump())
+        entry, refusal = await _model_entry(request, body.model or rules.DEFAULTS["model"])
+        params = rules.build_params(body.model_dump(), defaults=models.defaults_for(entry))
     except rules.JobRuleError as exc:
         raise _rule_error(exc) from exc
     fingerprint = _fingerprint(body)
     stored: list[str] = []
     try:
-        return await _admit(request, caller, body, response, settings, signer, params, key, fingerprint, request_id, stored)
+        return await _admit(request, caller, body, response, settings, signer, params, key, fingerprint, request_id, stored,
+                            entry, refusal)
     except BaseException:
         # Refused or failed after its images were uploaded: nothing will ever read them.
         if stored:
             await run_in_threadpool(_discard, request.app.state.storage, stored)
         raise
+
+
+async def _model_entry(request: Request, name: str) -> tuple[models.ModelEntry | None, ApiError | None]:
+    """The catalogue's entry for the job's model, and the refusal it earns (raised after an
+    Idempotency-Key replay is answered). Until any worker has announced itself (a fresh
+    platform), "default" is admitted as before catalogues and waits in the queue."""
+    async with request.app.state.read_engine.connect() as conn:
+        found, empty = await catalogue.read_entries(conn, name)
+    if not found:
+        if empty and name == models.DEFAULT_MODEL:
+            return None, None
+        message = f"no worker serves a model named {name!r}; GET /api/v1/models lists them"
+        return None, ApiError(422, "model_unknown", message, fields={"model": [message]})
+    entry = found[0]
+    if not entry.available and not request.app.state.settings.pre_inference_admit_unserved_models:
+        # 503, not 409: nothing about the request is wrong, and it may succeed later unchanged,
+        # once a worker serving the model is back.
+        return entry, ApiError(503, "model_unavailable", f"no live worker serves {name!r} now; try again later",
+                               retry_after=MODEL_RETRY_AFTER_S, headers={"Retry-After": str(MODEL_RETRY_AFTER_S)})
+    return entry, None
 
 
 async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
@@ -167,6 +194,7 @@ def _discard(storage, keys: list[str]) -> None:
 async def _admit(
     request: Request, caller: Caller, body: JobRequest, response: Response, settings: Settings, signer: SignerDep,
     params: rules.JobParams, key: str | None, fingerprint: str, request_id: str | None, stored: list[str],
+    model: models.ModelEntry | None = None, model_refusal: ApiError | None = None,
 ) -> JobOut:
     tier_policy: policy.TierPolicy = request.app.state.tier_policy
     limiter = request.app.state.rate_limiter
@@ -181,10 +209,18 @@ async def _admit(
                 existing = await admission.job_id_for_key(conn, caller.user_id, key)
                 if existing is not None:
                     return await _replay(conn, existing, caller, fingerprint, response, signer)
+            if model_refusal is not None:
+                raise model_refusal
             access = resolve_access(caller, admitting.projection, tier_policy)
             request.state.admission_tier = access.tier
+            if not tier_policy.model_allowed(params.model, access.tier):
+                raise ApiError(403, "model_not_in_plan", f"{params.model!r} is not part of the {access.tier} tier; "
+                               f"tiers that may use it: {', '.join(tier_policy.tiers_for_model(params.model)) or 'none'}")
             try:
                 policy.check_request(params, access.limits, tier_policy.largest())
+                # After the tier's: a size no tier allows stays `exceeds_tier`, whatever the model.
+                if model is not None:
+                    models.check_params(params, model)
             except rules.JobRuleError as exc:
                 raise _rule_error(exc) from exc
             if not access.verified and settings.pre_inference_require_verified_email:

@@ -1,0 +1,107 @@
+"""The model catalogue: which models the inference workers serve, in what state, within what limits.
+
+Workers announce their models on `inference.worker.heartbeat` (every `interval_s`); a worker
+is live while its last heartbeat is younger than LIVE_HEARTBEATS intervals (plus a little
+slack for a busy broker). A model is
+
+- ``ready``: some live worker has it loaded;
+- ``cold``: live workers serve it but none has it loaded (the first job pays the load);
+- ``unavailable``: it was served, but no live worker serves it now.
+
+Limits (native size, steps, guidance, negative prompt, kinds) are the model family's, as the
+worker knows them; admission fills a job's defaults from them and refuses what is outside.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from app.domain.jobs import JobParams, JobRuleError
+
+READY, COLD, UNAVAILABLE = "ready", "cold", "unavailable"
+LIVE_HEARTBEATS = 3
+LIVE_SLACK_S = 5.0
+DEFAULT_MODEL = "default"
+
+
+@dataclass(frozen=True)
+class Served:
+    """One worker's announcement of one model (a row of the projection)."""
+    worker: str
+    model: str
+    family: str
+    variant: str
+    loaded: bool
+    kinds: tuple[str, ...]
+    schedulers: tuple[str, ...] | None
+    limits: dict[str, Any]
+    interval_s: float
+    seen_at: datetime
+
+    def live(self, now: datetime) -> bool:
+        return now - self.seen_at <= timedelta(seconds=self.interval_s * LIVE_HEARTBEATS + LIVE_SLACK_S)
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    state: str
+    family: str
+    variant: str
+    kinds: tuple[str, ...]
+    schedulers: tuple[str, ...] | None
+    limits: dict[str, Any]
+    workers: int  # live workers serving it
+
+    @property
+    def available(self) -> bool:
+        return self.state != UNAVAILABLE
+
+
+def entries(rows: Iterable[Served], now: datetime) -> list[ModelEntry]:
+    """One entry per model name; its family and limits from the newest announcement."""
+    by_model: dict[str, list[Served]] = {}
+    for row in rows:
+        by_model.setdefault(row.model, []).append(row)
+    result = []
+    for name in sorted(by_model, key=lambda n: (n != DEFAULT_MODEL, n)):
+        served = by_model[name]
+        live = [row for row in served if row.live(now)]
+        newest = max(live or served, key=lambda row: row.seen_at)
+        state = READY if any(row.loaded for row in live) else COLD if live else UNAVAILABLE
+        result.append(ModelEntry(name=name, state=state, family=newest.family, variant=newest.variant,
+                                 kinds=newest.kinds, schedulers=newest.schedulers, limits=newest.limits,
+                                 workers=len({row.worker for row in live})))
+    return result
+
+
+def defaults_for(entry: ModelEntry | None) -> dict[str, Any]:
+    """What a job for this model gets when it leaves a field out: the family's native size,
+    steps and guidance (none: the platform's defaults, app.domain.jobs.DEFAULTS)."""
+    if entry is None:
+        return {}
+    limits = entry.limits
+    return {"width": limits["native_size"], "height": limits["native_size"],
+            "steps": limits["default_steps"], "guidance": limits["default_guidance"]}
+
+
+def check_params(params: JobParams, entry: ModelEntry) -> None:
+    """The model family's limits, naming the field (422); the worker checks the same again."""
+    limits = entry.limits
+    if params.kind not in entry.kinds:
+        raise JobRuleError("outside_model_limits", f"{entry.name} does not do {params.kind}; it does {', '.join(entry.kinds)}", "kind")
+    for side in ("width", "height"):
+        value = getattr(params, side)
+        if value > limits["max_size"]:
+            raise JobRuleError("outside_model_limits", f"{side} {value} is over {limits['max_size']}, the most {entry.name} takes", side)
+        if value % limits["size_multiple"]:
+            raise JobRuleError("outside_model_limits", f"{side} must be a multiple of {limits['size_multiple']} for {entry.name}", side)
+    if params.steps > limits["max_steps"]:
+        raise JobRuleError("outside_model_limits", f"steps {params.steps} is over {limits['max_steps']}, the most {entry.name} takes", "steps")
+    if params.guidance > limits["max_guidance"]:
+        raise JobRuleError("outside_model_limits", f"guidance {params.guidance:g} is over {limits['max_guidance']:g} for {entry.name}", "guidance")
+    if params.negative_prompt and not limits["negative_prompt"]:
+        raise JobRuleError("outside_model_limits", f"{entry.name} ({entry.family}) takes no negative prompt", "negative_prompt")
+    if entry.schedulers is not None and params.scheduler not in entry.schedulers:
+        raise JobRuleError("outside_model_limits", f"{entry.name} runs the schedulers {', '.join(entry.schedulers)}", "scheduler")
