@@ -35,12 +35,17 @@ compose() {
 
 secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(36))'; }
 
+SECRETS=(POSTGRES_PASSWORD AUTH_DB_PASSWORD PAYMENTS_DB_PASSWORD PRE_INFERENCE_DB_PASSWORD RABBITMQ_PASSWORD
+         REDIS_PASSWORD S3_ACCESS_KEY S3_SECRET_KEY AUTH_SECRET_KEY PAYMENTS_SECRET_KEY ATELIER_INTERNAL_TOKEN
+         AUTH_API_KEY_PEPPER ATELIER_STORAGE_SIGNING_KEY PAYMENTS_SANDBOX_WEBHOOK_SECRET
+         PRE_INFERENCE_WEBHOOK_SECRETS_KEY)
+
 write_env() {
   mkdir -p "$STACK_DIR"
   if [ ! -f "$ENV_FILE" ]; then
     step "writing $ENV_FILE (random secrets, kept across runs)"
-    umask 077
-    {
+    (
+      umask 077
       echo "# The compose stack's settings and secrets (infra/compose/stack.sh). Edit, then 'make stack-up'."
       echo "ATELIER_ENV=${ATELIER_ENV:-development}"
       echo "ATELIER_PUBLIC_URL=http://localhost:${STACK_HTTP_PORT:-8080}"
@@ -49,14 +54,13 @@ write_env() {
       echo "ATELIER_MAIL_HOST_DIR=${ATELIER_MAIL_HOST_DIR:-$PWD/var/mail}"
       echo "AUTH_JWT_PRIVATE_KEY_HOST_FILE=$PWD/$STACK_DIR/jwt_private.pem"
       [ -z "${ATELIER_IDLE_UNLOAD_S:-}" ] || echo "ATELIER_IDLE_UNLOAD_S=$ATELIER_IDLE_UNLOAD_S"
-      for name in POSTGRES_PASSWORD AUTH_DB_PASSWORD PAYMENTS_DB_PASSWORD PRE_INFERENCE_DB_PASSWORD \
-                  RABBITMQ_PASSWORD REDIS_PASSWORD S3_ACCESS_KEY S3_SECRET_KEY AUTH_SECRET_KEY \
-                  PAYMENTS_SECRET_KEY ATELIER_INTERNAL_TOKEN AUTH_API_KEY_PEPPER ATELIER_STORAGE_SIGNING_KEY \
-                  PAYMENTS_SANDBOX_WEBHOOK_SECRET; do
-        echo "$name=$(secret)"
-      done
-    } > "$ENV_FILE"
+    ) > "$ENV_FILE"
   fi
+  # A secret a newer version needs is added to an older env file; none is ever replaced.
+  local name
+  for name in "${SECRETS[@]}"; do
+    grep -q "^$name=" "$ENV_FILE" || echo "$name=$(secret)" >> "$ENV_FILE"
+  done
   if [ ! -f "$STACK_DIR/jwt_private.pem" ]; then
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$STACK_DIR/jwt_private.pem" 2>/dev/null
   fi
@@ -172,9 +176,9 @@ start() {
   wait_healthy gateway
 }
 
-gateway_url() {
-  local port
-  port=$(grep -E '^STACK_HTTP_PORT=' "$ENV_FILE" | cut -d= -f2)
+gateway_url() {  # the environment's STACK_HTTP_PORT wins over the env file's, as in compose
+  local port=${STACK_HTTP_PORT:-}
+  [ -n "$port" ] || port=$(grep -E '^STACK_HTTP_PORT=' "$ENV_FILE" | cut -d= -f2)
   echo "http://localhost:${port:-8080}"
 }
 
@@ -196,7 +200,10 @@ case "${1:-up}" in
     fi
     [ "${STACK_BUILD:-1}" = 0 ] || infra/images/build.sh
     step "starting the stack ($ENGINE): engines, one-shot set-up, services, gateway"
-    start >"$STACK_DIR/up.log" 2>&1 || { tail -40 "$STACK_DIR/up.log"; exit 1; }
+    if ! start >"$STACK_DIR/up.log" 2>&1; then
+      grep -v 'level=' "$STACK_DIR/up.log" | tail -40 >&2
+      exit 1
+    fi
     wait_ready
     step "the platform runs at $(gateway_url) (mail in $(grep -E '^ATELIER_MAIL_HOST_DIR=' "$ENV_FILE" | cut -d= -f2-); 'make stack-down' stops it)"
     ;;

@@ -34,7 +34,11 @@ def stack():
     started = time.monotonic()
     up = running.script("up", timeout=1500)
     print(up.stdout[-4000:], up.stderr[-4000:])
-    assert up.returncode == 0, f"stack.sh up failed:\n{up.stdout[-3000:]}\n{up.stderr[-3000:]}"
+    if up.returncode != 0:
+        log = STACK_DIR / "up.log"
+        detail = log.read_text()[-6000:] if log.exists() else "(no up.log)"
+        running.script("destroy", timeout=300)
+        pytest.fail(f"stack.sh up failed:\n{up.stdout[-2000:]}\n{up.stderr[-3000:]}\n--- up.log ---\n{detail}")
     print(f"stack built and ready in {time.monotonic() - started:.0f} s")
     yield running
     logs = running.script("logs", "inference", timeout=120)
@@ -70,7 +74,7 @@ def wait_for_job(client, job_id, headers, timeout=JOB_TIMEOUT_S):
 def stored_keys(stack, job_id: str) -> list[str]:
     """The objects under the job's images in the stack's S3 store, asked from inside the network."""
     code = ("import json; from atelier_storage.s3 import S3Storage; s = S3Storage.from_env(); "
-            f"r = s.client.list_objects_v2(Bucket=s.bucket, Prefix=s.object_name('images/{job_id}/')); "
+            f"r = s.client.list_objects_v2(Bucket=s.bucket, Prefix=s.prefix + 'images/{job_id}/'); "
             "print(json.dumps(sorted(o['Key'] for o in r.get('Contents', []))))")
     return json.loads(stack.exec_python("pre-inference", code))
 

@@ -56,6 +56,16 @@ def ensure_jwt_key(path: Path) -> None:
     path.chmod(0o600)
 
 
+TINY_FAMILIES = ("sdxl", "sd3", "flux")
+
+
+def tiny_family_models() -> str:
+    """ATELIER_MODELS naming each family's tiny model that `make model` has written."""
+    models = ROOT / "var" / "models"
+    return ",".join(f"tiny-{family}={models / f'tiny-{family}'}" for family in TINY_FAMILIES
+                    if (models / f"tiny-{family}" / "model_index.json").is_file())
+
+
 def platform_env(*, var_dir: Path, connections: dict[str, str], ports: dict[str, int] | None = None, keep: dict[str, str] | None = None) -> dict[str, str]:
     """Everything every process reads. ``connections`` holds the database URLs, the AMQP
     URL and the Redis URL/prefix; ``keep`` holds values (secrets) to preserve."""
@@ -88,6 +98,8 @@ def platform_env(*, var_dir: Path, connections: dict[str, str], ports: dict[str,
         "ATELIER_STORAGE_DIR": str(var_dir / "storage"),
         "ATELIER_MAIL_DIR": str(var_dir / "mail"),
         "ATELIER_MODEL": keep.get("ATELIER_MODEL", str(ROOT / "var" / "models" / "tiny-sd")),
+        # The other families' tiny models (make model), offered beside the default one.
+        "ATELIER_MODELS": keep.get("ATELIER_MODELS", tiny_family_models()),
         "ATELIER_WEB_DIST": str(ROOT / "web_client" / "dist"),
         "PYTHONUNBUFFERED": "1",
         **connections,
