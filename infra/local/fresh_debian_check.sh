@@ -6,7 +6,8 @@
 # The container has its own network namespace (its own Postgres, RabbitMQ and Redis, which
 # system.sh installs), the host's CA bundle (a TLS proxy the host trusts) and, where the host
 # keeps one, its local wheel folder (a CPU build of torch instead of PyPI's CUDA one).
-# Output: var/fresh-debian/log.
+# It clones the checkout's committed HEAD (a git worktree cannot be cloned from inside the
+# container: run it from the main clone). Output: var/fresh-debian/log.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . infra/images/engine.sh
@@ -26,14 +27,14 @@ $ENGINE exec "$NAME" bash -c "
   set -euo pipefail
   echo '==> apt-get install git make (the README: what to have before make up)'
   apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends git make >/dev/null
-  git clone -q /src /root/atelier && cd /root/atelier
+  git clone -q /src /root/atelier
+  cd /root/atelier
   echo \"==> Debian \$(cat /etc/debian_version), python3 \$(python3 -c 'import platform; print(platform.python_version())'), node: \$(command -v node || echo none)\"
   time make up
   echo '==> the gateway answers'
   curl -fsS http://127.0.0.1:8000/healthz && echo && curl -fsS -o /dev/null -w 'GET / -> %{http_code}\n' http://127.0.0.1:8000/
   make down
   time make ${TARGETS[*]}
-" 2>&1 | tee "$OUT/log"
-status=${PIPESTATUS[0]}
+" 2>&1 | tee "$OUT/log" && status=0 || status=$?
 echo "==> fresh Debian check: exit $status in $(( $(date +%s) - started )) s (log: $OUT/log)"
 exit "$status"
