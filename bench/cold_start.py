@@ -46,7 +46,8 @@ def stamp(value: str) -> float:
 
 
 def worker_log(stack: Stack, since: float) -> list[dict]:
-    out = stack.engine("logs", "--since", str(int(since) - 1), stack.container("inference")).stdout
+    result = stack.engine("logs", "--since", str(int(since) - 1), stack.container("inference"))
+    out = result.stdout + result.stderr  # the worker logs its JSON lines to stderr
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     return [line for line in lines if stamp(line["time"]) >= since - 0.5]
 

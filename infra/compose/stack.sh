@@ -176,6 +176,25 @@ start() {
   wait_healthy gateway
 }
 
+stop_phase() {  # timeout services...: stop those that have a container, together
+  local timeout=$1 service name names=()
+  shift
+  for service in "$@"; do
+    name=$(container_of "$service")
+    [ -z "$name" ] || names+=("$name")
+  done
+  [ ${#names[@]} -eq 0 ] || $ENGINE stop -t "$timeout" "${names[@]}" >/dev/null 2>&1 || true
+}
+
+stop_all() {  # worker_grace: the edge first, the engines last, each phase given its time
+  local background=() service
+  for service in "${BACKGROUND[@]}"; do [ "$service" = inference ] || background+=("$service"); done
+  stop_phase 35 gateway
+  stop_phase 35 "${APIS[@]}" "${background[@]}"
+  stop_phase "$1" inference inference-gpu
+  stop_phase 30 "${ENGINES[@]}"
+}
+
 gateway_url() {  # the environment's STACK_HTTP_PORT wins over the env file's, as in compose
   local port=${STACK_HTTP_PORT:-}
   [ -n "$port" ] || port=$(grep -E '^STACK_HTTP_PORT=' "$ENV_FILE" | cut -d= -f2)
@@ -207,9 +226,13 @@ case "${1:-up}" in
     wait_ready
     step "the platform runs at $(gateway_url) (mail in $(grep -E '^ATELIER_MAIL_HOST_DIR=' "$ENV_FILE" | cut -d= -f2-); 'make stack-down' stops it)"
     ;;
-  down) [ -f "$ENV_FILE" ] && compose down >/dev/null 2>&1; step "stack stopped (volumes kept)" ;;
+  # Stopped here in order rather than by `compose down` alone, which may stop the broker before
+  # the worker: a worker finishing its job needs the broker to report it.
+  down)
+    if [ -f "$ENV_FILE" ]; then stop_all 330; compose down >/dev/null 2>&1; fi
+    step "stack stopped (volumes kept)" ;;
   destroy)
-    [ -f "$ENV_FILE" ] && compose down -v >/dev/null 2>&1
+    if [ -f "$ENV_FILE" ]; then stop_all 30; compose down -v >/dev/null 2>&1; fi
     rm -rf "$STACK_DIR"; step "stack and its volumes removed" ;;
   ps) compose ps ;;
   logs) shift; compose logs "$@" ;;

@@ -41,9 +41,8 @@ def stack():
         pytest.fail(f"stack.sh up failed:\n{up.stdout[-2000:]}\n{up.stderr[-3000:]}\n--- up.log ---\n{detail}")
     print(f"stack built and ready in {time.monotonic() - started:.0f} s")
     yield running
-    logs = running.script("logs", "inference", timeout=120)
     (ROOT / "test-results").mkdir(exist_ok=True)
-    (ROOT / "test-results" / "deploy-inference.log").write_text(logs.stdout + logs.stderr)
+    (ROOT / "test-results" / "deploy-inference.log").write_text(running.logs("inference"))
     down = running.script("destroy", timeout=300)
     assert down.returncode == 0, down.stderr
     left = running.engine("ps", "-a", "--filter", f"label=com.docker.compose.project={PROJECT}", "--format", "{{.Names}}")
@@ -139,7 +138,7 @@ def test_a_worker_killed_mid_job_leaves_the_job_to_finish_once_after_its_restart
     assert len(final["images"]) == 1
     assert stored_keys(stack, job_id) == [f"atelier/images/{job_id}/0.png"]
     # Once: the restarted worker took the interrupted delivery as attempt 2 and ran it to one end.
-    lines = [json.loads(line) for line in stack.script("logs", "inference").stdout.splitlines()
+    lines = [json.loads(line) for line in stack.logs("inference").splitlines()
              if line.startswith("{") and job_id in line]
     messages = [line.get("message", line.get("msg", "")) for line in lines]
     assert sum("interrupted on attempt 1" in m for m in messages) == 1, messages

@@ -56,6 +56,11 @@ class Stack:
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)[0]
 
+    def logs(self, service: str) -> str:
+        """The container's own output (stdout and stderr: the services log JSON lines to stderr)."""
+        result = self.engine("logs", self.container(service))
+        return result.stdout + result.stderr
+
     def exec_python(self, service: str, code: str) -> str:
         result = self.engine("exec", self.container(service), "python", "-c", code)
         assert result.returncode == 0, result.stderr
@@ -66,7 +71,8 @@ class Stack:
         healthchecks from systemd timers, which a host without systemd never fires)."""
         deadline = time.monotonic() + timeout
         name = self.container(service)
-        has_check = bool((self.inspect(service)["Config"].get("Healthcheck") or {}).get("Test"))
+        test = (self.inspect(service)["Config"].get("Healthcheck") or {}).get("Test") or []
+        has_check = bool(test) and test[0] != "NONE"  # compose's `disable: true` is NONE
         state: dict = {}
         while time.monotonic() < deadline:
             state = self.inspect(service)["State"]
