@@ -25,6 +25,7 @@ PROJECTS = [
     "packages/atelier_storage",
     "packages/atelier_devkit",
     "packages/atelier_django",
+    "packages/atelier_client",
     "services/auth",
     "services/payments",
     "services/pre_inference",
