@@ -16,6 +16,9 @@ JOB_MAX_PRIORITY = 10
 
 # Event types that are work for someone rather than facts for everyone.
 JOB_TYPES = frozenset({"inference.job.requested"})
+# The versions of each job type the jobs queue takes: v2 adds LoRA adapters, and a job without
+# them stays v1 so that a worker not yet upgraded still runs it.
+JOB_VERSIONS = (1, 2)
 
 # queue -> routing keys it is bound to on atelier.events
 EVENT_QUEUES: dict[str, tuple[str, ...]] = {
@@ -43,6 +46,7 @@ EVENT_QUEUES: dict[str, tuple[str, ...]] = {
         "inference.job.succeeded.v1",
         "inference.job.failed.v1",
         "inference.worker.heartbeat.v1",  # the model catalogue
+        "inference.worker.heartbeat.v2",  # ... with the workers' LoRA adapters
     ),
 }
 
@@ -92,4 +96,5 @@ def declare_topology(channel: Any) -> None:
             channel.queue_bind(queue=queue, exchange=EVENTS_EXCHANGE, routing_key=key)
     _declare_queue_family(channel, JOBS_QUEUE, {"x-max-priority": JOB_MAX_PRIORITY})
     for job_type in JOB_TYPES:
-        channel.queue_bind(queue=JOBS_QUEUE, exchange=JOBS_EXCHANGE, routing_key=f"{job_type}.v1")
+        for version in JOB_VERSIONS:
+            channel.queue_bind(queue=JOBS_QUEUE, exchange=JOBS_EXCHANGE, routing_key=f"{job_type}.v{version}")

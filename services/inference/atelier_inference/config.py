@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # What the loaded models' weights may take together, in MiB (0: no limit). Loading one more
     # unloads the least recently used first until it fits (a model alone may exceed it).
     model_memory_budget_mb: int = Field(default=0, ge=0)
+    # A folder of LoRA adapters (<name>.safetensors, each with an optional <name>.json sidecar
+    # naming its family); empty: none. Read again at every heartbeat (atelier_inference.loras).
+    lora_dir: str = ""
     # Seconds between inference.worker.heartbeat events (the model catalogue's source).
     heartbeat_every_s: float = Field(default=10.0, gt=0, le=3600)
     device: str | None = None  # "cuda", "cpu", "cuda:1"; default: CUDA when available
@@ -119,6 +122,10 @@ class Settings(BaseSettings):
     @property
     def storage_path(self) -> Path:
         return resolve_path(self.storage_dir)
+
+    @property
+    def lora_path(self) -> Path | None:
+        return resolve_path(self.lora_dir) if self.lora_dir else None
 
     @property
     def compile_cache_path(self) -> Path:

@@ -1,4 +1,4 @@
-"""Turns one `inference.job.requested` v1 job into stored images.
+"""Turns one `inference.job.requested` job (v1, or v2 with LoRAs) into stored images.
 
 Knows nothing about RabbitMQ: the worker hands in the job's data, a progress callback
 and a cancellation predicate, and gets back the `inference.job.succeeded` v1 fields or
@@ -12,7 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from . import loras
 from .families import LimitError, check_job
+from .loras import LoraError, LoraFile
 from .pipeline import LoadedPipeline, UnknownScheduler
 
 ProgressFn = Callable[[int, int], None]  # (step done, total steps)
@@ -61,8 +63,9 @@ class JobTimeLimit(JobFailure):
         super().__init__("time_limit_exceeded", f"the job ran past its time limit of {limit_s:.0f} s")
 
 
-def check_params(params: dict[str, Any], loaded: LoadedPipeline) -> None:
-    """What the schema cannot know: what this worker and its model can do."""
+def check_params(params: dict[str, Any], loaded: LoadedPipeline, library: dict[str, LoraFile] | None = None) -> None:
+    """What the schema cannot know: what this worker and its model can do. ``library``: the
+    worker's LoRAs (atelier_inference.loras.scan); none: a job naming a LoRA is refused."""
     kind = params["kind"]
     if kind not in SUPPORTED_KINDS:
         raise JobFailure("invalid_params", f"kind {kind!r} is not supported; this worker does {', '.join(SUPPORTED_KINDS)}")
@@ -81,13 +84,20 @@ def check_params(params: dict[str, Any], loaded: LoadedPipeline) -> None:
         check_job(params, loaded.profile)
     except LimitError as exc:
         raise JobFailure("invalid_params", str(exc)) from exc
+    try:
+        loras.check(params, library or {}, loaded.profile.family)
+    except LoraError as exc:
+        raise JobFailure("invalid_params", str(exc)) from exc
 
 
 def batch_key(params: dict[str, Any]) -> tuple | None:
     """Jobs with equal keys can share one pipeline call; None: this job runs alone."""
     if params["kind"] != "txt2img":
         return None
-    return (params["model"], params["width"], params["height"], params["steps"], params["scheduler"], float(params["guidance"]))
+    # LoRAs are set on the pipeline for a whole call: only jobs with the same set at the same
+    # weights may share one.
+    return (params["model"], params["width"], params["height"], params["steps"], params["scheduler"], float(params["guidance"]),
+            loras.requested(params))
 
 
 def encode_png(image: Any, text: dict[str, str]) -> bytes:
@@ -155,6 +165,7 @@ def generate_batch(
     should_stop: CancelFn | None = None,
     time_limit_s: float | None = None,
     on_latents: LatentsFn | None = None,
+    library: dict[str, LoraFile] | None = None,
 ) -> list[list[tuple[Any, int]]]:
     """One pipeline call for jobs sharing a batch_key (or one job of any kind with its inputs).
 
@@ -168,6 +179,10 @@ def generate_batch(
     try:
         loaded.use_scheduler(first["scheduler"])
     except UnknownScheduler as exc:
+        raise JobFailure("invalid_params", str(exc)) from exc
+    try:
+        loaded.adapters.apply(loaded.pipe, loras.requested(first), library or {})
+    except LoraError as exc:
         raise JobFailure("invalid_params", str(exc)) from exc
     seeds = [[params["seed"] + i for i in range(params["n"])] for params in batch]
     flat_seeds = [seed for job_seeds in seeds for seed in job_seeds]
@@ -240,11 +255,12 @@ def generate(
     should_cancel: CancelFn | None = None,
     time_limit_s: float | None = None,
     on_latents: LatentsFn | None = None,
+    library: dict[str, LoraFile] | None = None,
 ) -> list[tuple[Any, int]]:
     """Returns (PIL image, seed) pairs; image i is made from seed+i, so each is reproducible alone."""
     inputs = load_inputs(params, storage)
     return generate_batch(loaded, [params], inputs=inputs, on_step=on_progress, should_stop=should_cancel,
-                          time_limit_s=time_limit_s, on_latents=on_latents)[0]
+                          time_limit_s=time_limit_s, on_latents=on_latents, library=library)[0]
 
 
 def store_images(data: dict[str, Any], pairs: list[tuple[Any, int]], loaded: LoadedPipeline, storage: Storage) -> list[dict[str, Any]]:
@@ -275,12 +291,13 @@ def run_job(
     load_ms: float = 0.0,
     time_limit_s: float | None = None,
     on_latents: LatentsFn | None = None,
+    library: dict[str, LoraFile] | None = None,
 ) -> JobResult:
     params = data["params"]
-    check_params(params, loaded)
+    check_params(params, loaded, library)
     started = time.perf_counter()
     pairs = generate(loaded, params, storage=storage, on_progress=on_progress, should_cancel=should_cancel,
-                     time_limit_s=time_limit_s, on_latents=on_latents)
+                     time_limit_s=time_limit_s, on_latents=on_latents, library=library)
     generated = time.perf_counter()
     images = store_images(data, pairs, loaded, storage)
     return JobResult(images=images, timings_ms={
@@ -300,6 +317,7 @@ def run_batch(
     load_ms: float = 0.0,
     time_limit_s: float | None = None,
     on_latents: BatchLatentsFn | None = None,
+    library: dict[str, LoraFile] | None = None,
 ) -> list[JobResult | JobFailure]:
     """Jobs sharing a batch_key in one call; one outcome per job, in order.
 
@@ -314,13 +332,14 @@ def run_batch(
     if len(batch) == 1:
         try:
             return [run_job(batch[0], loaded, storage, load_ms=load_ms, time_limit_s=time_limit_s, on_latents=step_latents,
+                            library=library,
                             on_progress=None if on_progress is None else (lambda s, t: on_progress(batch[0]["job_id"], s, t)),
                             should_cancel=None if is_canceled is None else (lambda: is_canceled(batch[0]["job_id"])))]
         except JobFailure as failure:
             return [failure]
     ids = [data["job_id"] for data in batch]
     for data in batch:
-        check_params(data["params"], loaded)  # the caller checked; a mismatch here is a bug, not a job failure
+        check_params(data["params"], loaded, library)  # the caller checked; a mismatch here is a bug, not a job failure
         if batch_key(data["params"]) != batch_key(batch[0]["params"]):
             raise ValueError("run_batch got jobs that cannot share a call")
 
@@ -332,7 +351,7 @@ def run_batch(
     started = time.perf_counter()
     try:
         per_job = generate_batch(loaded, [d["params"] for d in batch], on_step=on_step, time_limit_s=time_limit_s,
-                                 on_latents=step_latents,
+                                 on_latents=step_latents, library=library,
                                  should_stop=None if is_canceled is None else (lambda: all(map(is_canceled, ids))))
     except JobFailure as failure:
         return [failure for _ in batch]

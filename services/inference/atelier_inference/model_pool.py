@@ -75,6 +75,10 @@ class ModelPool:
             return default
         raise UnknownModel(f"this worker serves {', '.join(sorted(self.models))}, not {requested!r}")
 
+    def default_family(self) -> str:
+        """The family a LoRA without a sidecar is taken for (atelier_inference.loras)."""
+        return self.models[self.default].profile.family
+
     @property
     def is_loaded(self) -> bool:
         return any(model.holder.loaded_now for model in self.models.values())

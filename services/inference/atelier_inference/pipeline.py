@@ -26,6 +26,7 @@ from typing import Any, Callable
 from . import families
 from .config import NULL_MODEL, is_null_model
 from .families import ModelProfile
+from .loras import AdapterCache
 from .tiny_model import MARKER_FILE
 
 log = logging.getLogger("atelier.inference.pipeline")
@@ -171,6 +172,8 @@ class LoadedPipeline:
     compiled: bool = False
     name: str = "default"  # what jobs call it (the worker's catalogue name)
     profile: ModelProfile = field(default_factory=lambda: families.profile("sd1"))
+    # LoRA adapters loaded into this pipeline's modules (dropped with it when the model unloads).
+    adapters: AdapterCache = field(default_factory=AdapterCache)
     _base_scheduler_config: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:

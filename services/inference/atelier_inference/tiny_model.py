@@ -8,6 +8,7 @@ platform exercises the real loading path on a laptop. Its pictures are noise.
 
     python -m atelier_inference.tiny_model --out var/models/tiny-sd
     python -m atelier_inference.tiny_model --family flux --out var/models/tiny-flux
+    python -m atelier_inference.tiny_model --lora var/loras/tiny-lora.safetensors   # and a random LoRA for it
 """
 from __future__ import annotations
 
@@ -222,6 +223,32 @@ def ensure(out: Path, *, force: bool = False, family: str = "sd1") -> bool:
     return True
 
 
+LORA_RANK = 2
+LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0"]  # the UNet's attention projections
+
+
+def build_lora(model: Path, out: Path, *, seed: int = SEED, rank: int = LORA_RANK) -> Path:
+    """A random rank-``rank`` LoRA for the tiny SD model's UNet, in diffusers' LoRA format
+    (``out``: a ``.safetensors`` file; a ``.json`` sidecar names its family). Both LoRA matrices
+    are random (peft's default leaves B at zero, which would change nothing), so a job that
+    applies it makes a visibly different picture."""
+    import torch
+    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers.utils import convert_state_dict_to_diffusers
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel.from_pretrained(model, subfolder="unet")
+    unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, target_modules=LORA_TARGETS, init_lora_weights=False))
+    layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    StableDiffusionPipeline.save_lora_weights(out.parent, unet_lora_layers=layers, weight_name=out.name,
+                                              safe_serialization=True)
+    out.with_suffix(".json").write_text(json.dumps({"family": "sd1", **MARKER}) + "\n")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     from .config import resolve_path
 
@@ -230,9 +257,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="default var/models/tiny-sd (sd1) or var/models/tiny-<family>; "
                         "relative paths are resolved against the repository root")
     parser.add_argument("--force", action="store_true", help="rebuild even when a complete model is there")
+    parser.add_argument("--lora", default=None, metavar="FILE.safetensors",
+                        help="also write a random rank-2 LoRA for the tiny SD model there (with its .json sidecar)")
     args = parser.parse_args(argv)
     out = args.out or ("var/models/tiny-sd" if args.family == "sd1" else f"var/models/tiny-{args.family}")
     ensure(resolve_path(out), force=args.force, family=args.family)
+    if args.lora:
+        if args.family != "sd1":
+            parser.error("--lora makes a LoRA for the tiny SD model (--family sd1)")
+        build_lora(resolve_path(out), resolve_path(args.lora))
     return 0
 
 

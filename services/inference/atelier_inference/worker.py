@@ -36,7 +36,7 @@ from atelier_messaging.connection import connect
 from atelier_messaging.publisher import PublishError, Publisher
 from atelier_messaging.topology import EVENTS_EXCHANGE, JOBS_EXCHANGE, JOBS_QUEUE, declare_topology
 
-from . import events, metrics
+from . import events, loras, metrics
 from .cancellations import CanceledJobs
 from .config import DEFAULT_MODEL_NAME, Settings
 from .deliveries import Delivery, group_jobs
@@ -50,6 +50,7 @@ from .progress import ProgressBoard
 log = logging.getLogger("atelier.inference.worker")
 
 JOB_TYPE = "inference.job.requested"
+JOB_VERSIONS = (1, 2)  # v2: params may name LoRAs
 CANCELED_KEY = "pre_inference.job.canceled.v1"
 # How often progress is published while a batch runs (coalesced in between). Not a wait for
 # the batch's end: that wakes the connection thread at once (Wakeup).
@@ -239,7 +240,7 @@ class Worker:
         tag = delivery.method.delivery_tag
         try:
             job = decode(delivery.body)
-            if job.type != JOB_TYPE or job.version != 1:
+            if job.type != JOB_TYPE or job.version not in JOB_VERSIONS:
                 raise ContractError(f"{job.type} v{job.version} is not a job this worker runs")
         except ContractError as exc:
             log.error("dead-lettering an invalid job message: %s", exc)
@@ -351,9 +352,10 @@ class Worker:
         metrics.model_loaded(True, load_ms / 1000)
         outcomes: dict[int, JobResult | JobFailure] = {}
         valid = []
+        library = self.lora_library()
         for index, data in enumerate(batch):
             try:
-                check_params(data["params"], loaded)
+                check_params(data["params"], loaded, library)
                 valid.append(index)
             except JobFailure as failure:
                 outcomes[index] = failure
@@ -364,12 +366,16 @@ class Worker:
                 step_clock.step(step)
                 on_progress(job_id, step, total)
 
-            results = run_batch([batch[i] for i in valid], loaded, self.storage, on_progress=timed_progress,
+            results = run_batch([batch[i] for i in valid], loaded, self.storage, on_progress=timed_progress, library=library,
                                 is_canceled=is_canceled, load_ms=load_ms, time_limit_s=self.settings.job_time_limit_s,
                                 on_latents=self._progress.offer_latents if self.settings.previews else None)
             outcomes.update(zip(valid, results))
             _observe_batch([batch[i] for i in valid], results)
         return [outcomes[i] for i in range(len(batch))]
+
+    def lora_library(self) -> dict[str, loras.LoraFile]:
+        """The LoRAs of ATELIER_LORA_DIR now; one without a sidecar is for the default model's family."""
+        return loras.scan(self.settings.lora_path, self.models.default_family())
 
     # -- tracing -----------------------------------------------------------------
     def _open_job_span(self, delivery: Delivery) -> None:
@@ -410,7 +416,8 @@ class Worker:
         envelope = events.heartbeat(
             worker=self.settings.worker_name, device=self.device, interval_s=self.settings.heartbeat_every_s,
             memory={"total_bytes": total, "used_bytes": used, "models_bytes": self.models.loaded_bytes(), "budget_bytes": budget},
-            models=self.models.snapshot())
+            models=self.models.snapshot(),
+            loras=[{"name": lora.name, "family": lora.family} for lora in self.lora_library().values()])
         try:
             self.publisher.publish(envelope)
         except PublishError as exc:

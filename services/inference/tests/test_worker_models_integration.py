@@ -19,7 +19,8 @@ pytestmark = pytest.mark.integration
 def heartbeats(broker):
     connection, channel, _events = broker
     queue = channel.queue_declare(queue="", exclusive=True).method.queue
-    channel.queue_bind(queue=queue, exchange=EVENTS_EXCHANGE, routing_key="inference.worker.heartbeat.v1")
+    for version in (1, 2):  # v2 since LoRAs; either is a heartbeat
+        channel.queue_bind(queue=queue, exchange=EVENTS_EXCHANGE, routing_key=f"inference.worker.heartbeat.v{version}")
     return queue
 
 

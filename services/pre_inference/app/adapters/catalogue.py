@@ -1,5 +1,6 @@
-"""The model catalogue projection (migration 0006): one row per (worker, model), written by the
-consumer from `inference.worker.heartbeat`, read by admission and GET /api/v1/models."""
+"""The model catalogue projection (migrations 0006, 0007): one row per (worker, model), written by
+the consumer from `inference.worker.heartbeat` (v1, or v2 with LoRAs), read by admission and
+GET /api/v1/models."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -29,6 +30,9 @@ class ModelServed(Base):
     kinds: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
     schedulers: Mapped[list[str] | None] = mapped_column(JSONB)
     limits: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    # The worker's LoRAs, every family's ({name, family}): a job naming one of another family's
+    # is told so, not that it does not exist.
+    loras: Mapped[list[dict[str, str]] | None] = mapped_column(JSONB)
     device: Mapped[str] = mapped_column(Text, nullable=False)
     interval_s: Mapped[float] = mapped_column(Float, nullable=False)
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
@@ -45,10 +49,12 @@ def record_heartbeat(session: Session, data: dict[str, Any], sent_at: datetime) 
     if newest is not None and newest > sent_at:
         return False
     names = [model["name"] for model in data["models"]]
+    loras = data.get("loras") or None
     session.execute(delete(ModelServed).where(ModelServed.worker == worker, ModelServed.model.not_in(names)))
     for model in data["models"]:
         values = {"family": model["family"], "variant": model["variant"], "loaded": model["loaded"], "kinds": model["kinds"],
                   "schedulers": model.get("schedulers"), "limits": model["limits"], "device": data["device"],
+                  "loras": loras,
                   "interval_s": float(data["interval_s"]), "sent_at": sent_at, "seen_at": func.now()}
         session.execute(insert(ModelServed).values(worker=worker, model=model["name"], **values)
                         .on_conflict_do_update(index_elements=["worker", "model"], set_=values))
@@ -59,7 +65,8 @@ def record_heartbeat(session: Session, data: dict[str, Any], sent_at: datetime) 
 def _served(row: Any) -> Served:
     return Served(worker=row.worker, model=row.model, family=row.family, variant=row.variant, loaded=row.loaded,
                   kinds=tuple(row.kinds), schedulers=None if row.schedulers is None else tuple(row.schedulers),
-                  limits=row.limits, interval_s=row.interval_s, seen_at=row.seen_at)
+                  limits=row.limits, interval_s=row.interval_s, seen_at=row.seen_at,
+                  loras={lora["name"]: lora["family"] for lora in row.loras or ()})
 
 
 async def read_entries(conn: AsyncConnection | AsyncSession, model: str | None = None) -> tuple[list[ModelEntry], bool]:

@@ -16,6 +16,15 @@ PromptText = Annotated[str, AfterValidator(check_multiline)]
 OneLineText = Annotated[str, AfterValidator(check_one_line)]
 
 
+class LoraRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    # Shape here; names, ranges and count are app.domain.jobs.check_loras's (naming loras[i].field),
+    # and whether the model's workers have the LoRA is the catalogue's.
+    name: OneLineText = Field(max_length=rules.LORA_NAME_MAX_CHARS, description="a LoRA GET /api/v1/models lists for the model")
+    weight: float = Field(default=1.0, allow_inf_nan=False, description=f"{rules.LORA_WEIGHT_MIN:g} to {rules.LORA_WEIGHT_MAX:g}; default 1")
+
+
 class JobRequest(BaseModel):
     # strict: "512" is not a width and true is not a step count; extra: typos are errors,
     # not silently ignored parameters.
@@ -39,6 +48,9 @@ class JobRequest(BaseModel):
     mask: OneLineText | None = Field(default=None, max_length=rules.IMAGE_REF_MAX_CHARS, description="inpaint: like init_image; white is repainted.")
     # > 0: a strength of 0 would return the init image unchanged (the worker refuses it).
     strength: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False, description="img2img/inpaint, in (0, 1]; default 0.75.")
+    # 64: a bound on what is parsed at all; the rule (at most rules.LORAS_MAX) is the domain's.
+    loras: list[LoraRequest] | None = Field(default=None, max_length=64,
+                                            description=f"LoRA adapters to apply, at most {rules.LORAS_MAX}.")
 
 
 class ImageOut(BaseModel):
@@ -178,6 +190,7 @@ class ModelOut(BaseModel):
     schedulers: list[str] | None = Field(description="the schedulers it runs (null: any)")
     limits: ModelLimitsOut
     tiers: list[str] = Field(description="the tiers that may use it")
+    loras: list[str] = Field(default_factory=list, description="LoRA adapters a job for it may name (`loras[].name`)")
     allowed: bool = Field(description="whether the caller's tier may use it")
 
 

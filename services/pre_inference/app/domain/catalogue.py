@@ -13,7 +13,7 @@ worker knows them; admission fills a job's defaults from them and refuses what i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
@@ -38,6 +38,7 @@ class Served:
     limits: dict[str, Any]
     interval_s: float
     seen_at: datetime
+    loras: dict[str, str] = field(default_factory=dict)  # the worker's LoRAs: name -> family
 
     def live(self, now: datetime) -> bool:
         return now - self.seen_at <= timedelta(seconds=self.interval_s * LIVE_HEARTBEATS + LIVE_SLACK_S)
@@ -53,6 +54,11 @@ class ModelEntry:
     schedulers: tuple[str, ...] | None
     limits: dict[str, Any]
     workers: int  # live workers serving it
+    # LoRAs a job for it may name: its family's that every live worker serving it has (any of
+    # them may take the job), or the newest announcement's when none is live.
+    loras: tuple[str, ...] = ()
+    # Those workers' LoRAs of other families (name -> family): a job naming one is told so.
+    other_loras: dict[str, str] = field(default_factory=dict)
 
     @property
     def available(self) -> bool:
@@ -72,8 +78,16 @@ def entries(rows: Iterable[Served], now: datetime) -> list[ModelEntry]:
         state = READY if any(row.loaded for row in live) else COLD if live else UNAVAILABLE
         result.append(ModelEntry(name=name, state=state, family=newest.family, variant=newest.variant,
                                  kinds=newest.kinds, schedulers=newest.schedulers, limits=newest.limits,
-                                 workers=len({row.worker for row in live})))
+                                 workers=len({row.worker for row in live}),
+                                 **_loras_of(live or [newest], newest.family)))
     return result
+
+
+def _loras_of(rows: list[Served], family: str) -> dict[str, Any]:
+    shared = set(rows[0].loras).intersection(*(row.loras for row in rows[1:]))
+    own = tuple(sorted(name for name in shared if rows[0].loras[name] == family))
+    others = {name: fam for row in rows for name, fam in row.loras.items() if fam != family}
+    return {"loras": own, "other_loras": others}
 
 
 def defaults_for(entry: ModelEntry | None) -> dict[str, Any]:
@@ -105,3 +119,20 @@ def check_params(params: JobParams, entry: ModelEntry) -> None:
         raise JobRuleError("outside_model_limits", f"{entry.name} ({entry.family}) takes no negative prompt", "negative_prompt")
     if entry.schedulers is not None and params.scheduler not in entry.schedulers:
         raise JobRuleError("outside_model_limits", f"{entry.name} runs the schedulers {', '.join(entry.schedulers)}", "scheduler")
+    check_loras(params, entry)
+
+
+def check_loras(params: JobParams, entry: ModelEntry | None) -> None:
+    """Each LoRA the job names must be one the workers offer for this model (its family's).
+    No entry (no worker ever announced itself): there is no LoRA to name yet."""
+    offered = entry.loras if entry is not None else ()
+    for index, lora in enumerate(params.loras):
+        name, where = lora["name"], f"loras[{index}].name"
+        if name in offered:
+            continue
+        if entry is not None and name in entry.other_loras:
+            raise JobRuleError("lora_wrong_family", f"LoRA {name!r} is for {entry.other_loras[name]}; "
+                               f"{entry.name} is {entry.family}", where)
+        model = entry.name if entry is not None else params.model
+        raise JobRuleError("lora_unknown", f"{model} has no LoRA {name!r}; it offers {', '.join(offered) or 'none'} "
+                           "(GET /api/v1/models lists them)", where)

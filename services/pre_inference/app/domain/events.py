@@ -21,7 +21,8 @@ def job_requested(
     read fails here, inside the submit transaction, instead of in the worker."""
     return make_envelope(
         JOB_REQUESTED,
-        1,
+        # v2 only for a job with LoRAs: every other job stays v1, which a worker not yet upgraded runs.
+        2 if params.get("loras") else 1,
         {
             "job_id": str(job_id),
             "user_id": str(user_id),

@@ -5,6 +5,7 @@ checked later against a TierPolicy and must stay inside these.
 """
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,12 @@ SCHEDULER_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 MODEL_PATTERN = r"^[A-Za-z0-9_\-]+(?:[./][A-Za-z0-9_\-]+)*$"
 MODEL_MAX_CHARS = 200
 IDEMPOTENCY_KEY_MAX_CHARS = 128
+# LoRA adapters per job, their weights, and their names (a file name of a worker's LoRA folder);
+# the bounds of inference.job.requested v2. Which names exist is the catalogue's to say.
+LORAS_MAX = 4
+LORA_WEIGHT_MIN, LORA_WEIGHT_MAX = -2.0, 2.0
+LORA_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*$")
+LORA_NAME_MAX_CHARS = 128
 
 DEFAULTS: dict[str, Any] = {
     "negative_prompt": "",
@@ -75,9 +82,17 @@ class JobParams:
     init_image_key: str | None = None
     mask_key: str | None = None
     strength: float = STRENGTH_DEFAULT
+    # ({"name", "weight"}, ...): LoRA adapters the worker applies for this job, in this order.
+    loras: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Without LoRAs the dict has no `loras` at all: it is then an inference.job.requested v1
+        job, which a worker of any version runs."""
+        values = asdict(self)
+        loras = values.pop("loras")
+        if loras:
+            values["loras"] = [dict(lora) for lora in loras]
+        return values
 
 
 def random_seed() -> int:
@@ -123,7 +138,29 @@ def build_params(requested: dict[str, Any], *, seed_source=random_seed, defaults
         n=int(values["n"]),
         model=values["model"],
         strength=float(values["strength"]),
+        loras=check_loras(values.get("loras") or ()),
     )
+
+
+def check_loras(loras: Any) -> tuple[dict[str, Any], ...]:
+    """The job's LoRAs, each named once, at a weight in range (naming the field, as ``loras[i].weight``)."""
+    loras = [dict(lora) for lora in loras]
+    if len(loras) > LORAS_MAX:
+        raise JobRuleError("validation_error", f"at most {LORAS_MAX} LoRAs per job", "loras")
+    seen: set[str] = set()
+    for index, lora in enumerate(loras):
+        name, weight = lora["name"], float(lora["weight"])
+        if not LORA_NAME_PATTERN.match(name) or len(name) > LORA_NAME_MAX_CHARS:
+            raise JobRuleError("validation_error", f"a LoRA name is 1 to {LORA_NAME_MAX_CHARS} letters, digits, _ and -, "
+                               "joined by single dots", f"loras[{index}].name")
+        if name in seen:
+            raise JobRuleError("validation_error", f"LoRA {name!r} is named twice", f"loras[{index}].name")
+        if not LORA_WEIGHT_MIN <= weight <= LORA_WEIGHT_MAX:
+            raise JobRuleError("validation_error", f"a LoRA weight is between {LORA_WEIGHT_MIN:g} and {LORA_WEIGHT_MAX:g}",
+                               f"loras[{index}].weight")
+        seen.add(name)
+        lora["weight"] = weight
+    return tuple(loras)
 
 
 def check_side(name: str, value: int) -> int:

@@ -530,6 +530,11 @@ export interface components {
              */
             kind: "txt2img" | "img2img" | "inpaint";
             /**
+             * Loras
+             * @description LoRA adapters to apply, at most 4.
+             */
+            loras?: components["schemas"]["LoraRequest"][] | null;
+            /**
              * Mask
              * @description inpaint: like init_image; white is repainted.
              */
@@ -555,6 +560,20 @@ export interface components {
             strength?: number | null;
             /** Width */
             width?: number | null;
+        };
+        /** LoraRequest */
+        LoraRequest: {
+            /**
+             * Name
+             * @description a LoRA GET /api/v1/models lists for the model
+             */
+            name: string;
+            /**
+             * Weight
+             * @description -2 to 2; default 1
+             * @default 1
+             */
+            weight: number;
         };
         /** ModelLimitsOut */
         ModelLimitsOut: {
@@ -605,6 +624,11 @@ export interface components {
             /** Kinds */
             kinds: ("txt2img" | "img2img" | "inpaint")[];
             limits: components["schemas"]["ModelLimitsOut"];
+            /**
+             * Loras
+             * @description LoRA adapters a job for it may name (`loras[].name`)
+             */
+            loras?: string[];
             /**
              * Name
              * @description what a job's `model` field names

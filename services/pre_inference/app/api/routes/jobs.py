@@ -221,6 +221,8 @@ async def _admit(
                 # After the tier's: a size no tier allows stays `exceeds_tier`, whatever the model.
                 if model is not None:
                     models.check_params(params, model)
+                else:
+                    models.check_loras(params, None)
             except rules.JobRuleError as exc:
                 raise _rule_error(exc) from exc
             if not access.verified and settings.pre_inference_require_verified_email:

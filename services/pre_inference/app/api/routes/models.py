@@ -26,6 +26,7 @@ async def list_models(request: Request, caller: CallerDep, session: SessionDep) 
         ModelOut(name=entry.name, state=entry.state, family=entry.family, variant=entry.variant, kinds=list(entry.kinds),
                  schedulers=None if entry.schedulers is None else list(entry.schedulers),
                  limits=ModelLimitsOut(**{k: entry.limits[k] for k in ModelLimitsOut.model_fields}),
-                 tiers=tier_policy.tiers_for_model(entry.name), allowed=tier_policy.model_allowed(entry.name, tier))
+                 tiers=tier_policy.tiers_for_model(entry.name), allowed=tier_policy.model_allowed(entry.name, tier),
+                 loras=list(entry.loras))
         for entry in entries
     ])
