@@ -49,8 +49,12 @@ def test_a_worker_announces_its_models_at_start_and_every_interval(broker, heart
     assert second.data["sent_at"] > first.data["sent_at"]
 
 
-def test_one_worker_serves_models_of_several_families(broker, heartbeats, run_worker, tiny_family_dir, amqp_url):
+def test_one_worker_serves_models_of_several_families(broker, heartbeats, run_worker, tiny_family_dir, tiny_model_dir,
+                                                     amqp_url, monkeypatch):
     connection, channel, events = broker
+    # "default" is unloaded under the budget and loaded again from ATELIER_MODEL: the session's
+    # tiny model, not the checkout's var/models (which a fresh clone has not made yet).
+    monkeypatch.setenv("ATELIER_MODEL", str(tiny_model_dir))
     run_worker(heartbeat_every_s=0.5, models=f"flux={tiny_family_dir('flux')},sdxl={tiny_family_dir('sdxl')}",
                model_memory_budget_mb=1)
     # Published one at a time, so each loads the model the previous one unloaded (a 1 MiB budget).
