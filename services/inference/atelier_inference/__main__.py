@@ -13,7 +13,8 @@ from atelier_storage import FilesystemStorage, storage_from_env
 from . import metrics
 from .config import load_settings
 from .pipeline import ModelLoadError, limit_cpu_threads, load_pipeline
-from .worker import Worker, pool_for
+from .model_pool import pool_for
+from .worker import Worker
 
 log = logging.getLogger("atelier.inference")
 

@@ -1,10 +1,11 @@
 """What the worker took off the queue, and how it groups jobs into one pipeline call."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from atelier_contracts import Envelope
+from atelier_kit import tracing
 
 from .jobs import batch_key
 
@@ -39,3 +40,19 @@ def group_jobs(deliveries: list[Delivery], max_images: int) -> list[list[Deliver
         if key is not None:
             open_groups[key] = group
     return groups
+
+
+def open_job_span(delivery: Delivery) -> None:
+    """The job's span continues the trace its message carries; the job envelope is given
+    that span's context, so every event built from it (events.*) is the span's child."""
+    job = delivery.job
+    delivery.span = tracing.open_span("inference.job", kind="consumer", traceparent=job.traceparent,
+                                      attributes={"atelier.job_id": delivery.job_id, "atelier.attempt": delivery.attempts})
+    if delivery.span is not None:
+        delivery.job = replace(job, trace={"traceparent": tracing.traceparent_of(delivery.span)})
+
+
+def close_job_span(delivery: Delivery, outcome: Envelope | None = None) -> None:
+    failed = outcome is not None and outcome.type == "inference.job.failed"
+    tracing.end_span(delivery.span, outcome.data.get("reason_code") if failed else None)
+    delivery.span = None

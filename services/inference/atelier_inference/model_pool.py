@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import DEFAULT_MODEL_NAME
+from .config import DEFAULT_MODEL_NAME, Settings
 from .families import ModelProfile
 from .model_holder import ModelHolder
-from .pipeline import LoadedPipeline
+from .pipeline import LoadedPipeline, ModelLoadError, load_pipeline, profile_of, select_runtime
 
 log = logging.getLogger("atelier.inference.model")
 # Job `model` values that mean "the worker's default model" (older clients send "").
@@ -143,3 +143,40 @@ def device_memory(device: str) -> tuple[int | None, int | None]:
         return info["MemTotal"], info["MemTotal"] - info.get("MemAvailable", info.get("MemFree", 0))
     except (OSError, KeyError, ValueError, RuntimeError, IndexError):
         return None, None
+
+
+def holder_for(settings: Settings, loaded: LoadedPipeline | None = None, *, location: str | None = None,
+               name: str = DEFAULT_MODEL_NAME) -> ModelHolder:
+    def load() -> LoadedPipeline:
+        pipeline = load_pipeline(location or settings.model_location, settings.device, compile_unet=settings.torch_compile,
+                                 compile_cache_dir=settings.compile_cache_path)
+        pipeline.name = name
+        return pipeline
+
+    return ModelHolder(load, loaded=loaded, idle_unload_s=settings.idle_unload_s)
+
+
+def pool_for(settings: Settings, default: LoadedPipeline | ModelHolder | None = None) -> ModelPool:
+    """Every model of ATELIER_MODEL / ATELIER_MODELS, the default one from ``default`` when given
+    (preloaded, or a holder of the caller's). Families are read now: a model no family knows
+    stops the worker at start, not at its first job."""
+    served = []
+    for name, location in settings.served_models.items():
+        preloaded = default if name == DEFAULT_MODEL_NAME and isinstance(default, LoadedPipeline) else None
+        if name == DEFAULT_MODEL_NAME and isinstance(default, ModelHolder):
+            holder = default
+        else:
+            holder = holder_for(settings, preloaded, location=location, name=name)
+        served.append(ServedModel(name, location, preloaded.profile if preloaded else profile_of(location), holder,
+                                  size_bytes=weights_bytes(preloaded.pipe) if preloaded else 0))
+    return ModelPool(served, budget_bytes=settings.model_memory_budget_mb * 2**20)
+
+
+def device_name(requested: str | None) -> str:
+    """The device the models run on, as the heartbeat names it."""
+    import torch
+
+    try:
+        return select_runtime(requested, torch.cuda.is_available())[0]
+    except ModelLoadError:
+        return (requested or "cpu")[:64]

@@ -24,26 +24,24 @@ import signal
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import replace
 from typing import Any
 
 import pika
 import pika.exceptions
 
 from atelier_contracts import ContractError, Envelope, decode
-from atelier_kit import tracing
 from atelier_messaging.connection import connect
 from atelier_messaging.publisher import PublishError, Publisher
 from atelier_messaging.topology import EVENTS_EXCHANGE, JOBS_EXCHANGE, JOBS_QUEUE, declare_topology
 
 from . import events, loras, metrics
 from .cancellations import CanceledJobs
-from .config import DEFAULT_MODEL_NAME, Settings
-from .deliveries import Delivery, group_jobs
+from .config import Settings
+from .deliveries import Delivery, close_job_span, group_jobs, open_job_span
 from .jobs import JobCanceled, JobFailure, JobResult, Storage, check_params, run_batch
 from .model_holder import ModelHolder
-from .model_pool import ModelPool, ServedModel, UnknownModel, device_memory, weights_bytes
-from .pipeline import LoadedPipeline, ModelLoadError, load_pipeline, profile_of, select_runtime
+from .model_pool import ModelPool, UnknownModel, device_memory, device_name, pool_for
+from .pipeline import LoadedPipeline, ModelLoadError
 from .probe import Heartbeat
 from .progress import ProgressBoard
 
@@ -86,33 +84,6 @@ def _nothing() -> None:
     pass
 
 
-def holder_for(settings: Settings, loaded: LoadedPipeline | None = None, *, location: str | None = None,
-               name: str = DEFAULT_MODEL_NAME) -> ModelHolder:
-    def load() -> LoadedPipeline:
-        pipeline = load_pipeline(location or settings.model_location, settings.device, compile_unet=settings.torch_compile,
-                                 compile_cache_dir=settings.compile_cache_path)
-        pipeline.name = name
-        return pipeline
-
-    return ModelHolder(load, loaded=loaded, idle_unload_s=settings.idle_unload_s)
-
-
-def pool_for(settings: Settings, default: LoadedPipeline | ModelHolder | None = None) -> ModelPool:
-    """Every model of ATELIER_MODEL / ATELIER_MODELS, the default one from ``default`` when given
-    (preloaded, or a holder of the caller's). Families are read now: a model no family knows
-    stops the worker at start, not at its first job."""
-    served = []
-    for name, location in settings.served_models.items():
-        preloaded = default if name == DEFAULT_MODEL_NAME and isinstance(default, LoadedPipeline) else None
-        if name == DEFAULT_MODEL_NAME and isinstance(default, ModelHolder):
-            holder = default
-        else:
-            holder = holder_for(settings, preloaded, location=location, name=name)
-        served.append(ServedModel(name, location, preloaded.profile if preloaded else profile_of(location), holder,
-                                  size_bytes=weights_bytes(preloaded.pipe) if preloaded else 0))
-    return ModelPool(served, budget_bytes=settings.model_memory_budget_mb * 2**20)
-
-
 class Worker:
     def __init__(self, settings: Settings, model: LoadedPipeline | ModelHolder | ModelPool, storage: Storage, *,
                  publisher: Publisher | None = None, gpu_thread: ThreadPoolExecutor | None = None):
@@ -134,7 +105,10 @@ class Worker:
         self.heartbeat = Heartbeat(settings.heartbeat_file)
         self.jobs_done = 0
         self._next_heartbeat = 0.0
-        self.device = _device_name(settings.device)
+        self.device = device_name(settings.device)
+        # The folder is read here and again at each heartbeat, never per batch: what the
+        # heartbeat announced is what jobs may name (pre_inference admits only those).
+        self._loras = self._scan_loras()
         metrics.model_loaded(self.models.is_loaded)
         metrics.enable_gpu_metrics()
 
@@ -247,7 +221,7 @@ class Worker:
             channel.basic_reject(tag, requeue=False)
             return False
         delivery.job, delivery.attempts = job, events.attempts_of(delivery.properties.headers)
-        self._open_job_span(delivery)
+        open_job_span(delivery)
         extra = {"job_id": delivery.job_id, "correlation_id": job.correlation_id}
         if self._stopping.is_set():
             self._hand_back(channel, [delivery])
@@ -259,13 +233,13 @@ class Worker:
                     job, "worker_crashed", f"The job stopped the worker {delivery.attempts} times and was given up."))
                 channel.basic_reject(tag, requeue=False)  # kept in inference.jobs.dead for inspection
                 metrics.count_job("failed")
-                self._close_job_span(delivery)
+                close_job_span(delivery)
             else:
                 log.warning("job was interrupted on attempt %d; queueing attempt %d", delivery.attempts,
                             delivery.attempts + 1, extra=extra)
                 self._republish(delivery, delivery.attempts + 1)
                 channel.basic_ack(tag)
-                self._close_job_span(delivery)
+                close_job_span(delivery)
             return False
         if events.parse_time(job.data["deadline_at"]).timestamp() < time.time():
             self._settle(connection, channel, delivery,
@@ -352,7 +326,7 @@ class Worker:
         metrics.model_loaded(True, load_ms / 1000)
         outcomes: dict[int, JobResult | JobFailure] = {}
         valid = []
-        library = self.lora_library()
+        library = self._loras  # one reference, swapped whole by the heartbeat: no lock needed
         for index, data in enumerate(batch):
             try:
                 check_params(data["params"], loaded, library)
@@ -373,32 +347,16 @@ class Worker:
             _observe_batch([batch[i] for i in valid], results)
         return [outcomes[i] for i in range(len(batch))]
 
-    def lora_library(self) -> dict[str, loras.LoraFile]:
+    def _scan_loras(self) -> dict[str, loras.LoraFile]:
         """The LoRAs of ATELIER_LORA_DIR now; one without a sidecar is for the default model's family."""
         return loras.scan(self.settings.lora_path, self.models.default_family())
-
-    # -- tracing -----------------------------------------------------------------
-    def _open_job_span(self, delivery: Delivery) -> None:
-        """The job's span continues the trace its message carries; the job envelope is given
-        that span's context, so every event built from it (events.*) is the span's child."""
-        job = delivery.job
-        delivery.span = tracing.open_span("inference.job", kind="consumer", traceparent=job.traceparent,
-                                          attributes={"atelier.job_id": delivery.job_id, "atelier.attempt": delivery.attempts})
-        if delivery.span is not None:
-            delivery.job = replace(job, trace={"traceparent": tracing.traceparent_of(delivery.span)})
-
-    @staticmethod
-    def _close_job_span(delivery: Delivery, outcome: Envelope | None = None) -> None:
-        failed = outcome is not None and outcome.type == "inference.job.failed"
-        tracing.end_span(delivery.span, outcome.data.get("reason_code") if failed else None)
-        delivery.span = None
 
     # -- publishing --------------------------------------------------------------
     def _settle(self, connection: Any, channel: Any, delivery: Delivery, outcome: Envelope) -> None:
         self._confirm(connection, outcome)
         channel.basic_ack(delivery.method.delivery_tag)
         metrics.count_job(metrics.job_outcome(outcome.type, outcome.data.get("reason_code")))
-        self._close_job_span(delivery, outcome)
+        close_job_span(delivery, outcome)
 
     def _flush_progress(self) -> None:
         for job, step, total, preview in self._progress.take():
@@ -411,13 +369,14 @@ class Worker:
         if now < self._next_heartbeat:
             return
         self._next_heartbeat = now + self.settings.heartbeat_every_s
+        self._loras = self._scan_loras()
         total, used = device_memory(self.device)
         budget = self.models.budget_bytes or None
         envelope = events.heartbeat(
             worker=self.settings.worker_name, device=self.device, interval_s=self.settings.heartbeat_every_s,
             memory={"total_bytes": total, "used_bytes": used, "models_bytes": self.models.loaded_bytes(), "budget_bytes": budget},
             models=self.models.snapshot(),
-            loras=[{"name": lora.name, "family": lora.family} for lora in self.lora_library().values()])
+            loras=[{"name": lora.name, "family": lora.family} for lora in self._loras.values()])
         try:
             self.publisher.publish(envelope)
         except PublishError as exc:
@@ -446,7 +405,7 @@ class Worker:
             attempts = delivery.attempts if delivery.job is not None else events.attempts_of(delivery.properties.headers)
             self._republish(delivery, attempts)
             channel.basic_ack(delivery.method.delivery_tag)
-            self._close_job_span(delivery)
+            close_job_span(delivery)
 
     def _republish(self, delivery: Delivery, attempts: int) -> None:
         properties = delivery.properties
@@ -462,16 +421,6 @@ class Worker:
                                        properties=copy)
         except PublishError as exc:
             raise BrokerUnavailable(f"cannot requeue the job: {exc}") from exc
-
-
-def _device_name(requested: str | None) -> str:
-    """The device the models run on, as the heartbeat names it."""
-    import torch
-
-    try:
-        return select_runtime(requested, torch.cuda.is_available())[0]
-    except ModelLoadError:
-        return (requested or "cpu")[:64]
 
 
 def _observe_batch(batch: list[dict[str, Any]], results: list[JobResult | JobFailure]) -> None:
