@@ -11,6 +11,9 @@ import yaml
 from atelier_devkit.platform import DEFAULT_PORTS
 from atelier_kit.guard import has_development_marker
 
+from atelier_kit.assignments import parse_assignments
+from atelier_messaging.topology import jobs_queue
+
 from manifests import ROOT, K8S, Workload, one, selector_labels, selects, workloads
 
 PROCFILE = ROOT / "infra" / "local" / "Procfile"
@@ -43,12 +46,71 @@ def container_port(workload: Workload, name: str) -> int:
     return port
 
 
+def worker_pools(docs: list[dict]) -> dict[str, Workload]:
+    """pool -> its worker Deployment (the pool "default" is the Procfile's `inference`)."""
+    return {w.labels["atelier.dev/pool"]: w for w in workloads(docs)
+            if w.kind == "Deployment" and w.labels.get("app.kubernetes.io/component") == "gpu-worker"}
+
+
+def pod_env(docs: list[dict], workload: Workload) -> dict[str, str]:
+    """The container's environment from its ConfigMaps, later ones winning, then `env`."""
+    [container] = workload.containers
+    env = {}
+    for ref in container.get("envFrom", []):
+        if "configMapRef" in ref:
+            env |= one(docs, "ConfigMap", ref["configMapRef"]["name"])["data"]
+    return env | {e["name"]: e.get("value") for e in container.get("env", [])}
+
+
 def test_every_procfile_process_has_its_deployment(overlay):
     _, docs = overlay
     processes = [line.split(":", 1)[0] for line in PROCFILE.read_text().splitlines()
                  if line and not line.startswith("#")]
     deployments = {w.name for w in workloads(docs) if w.kind == "Deployment"}
-    assert deployments == {f"atelier-{process}" for process in processes}
+    more_pools = {w.name for pool, w in worker_pools(docs).items() if pool != "default"}
+    assert more_pools and deployments == {f"atelier-{process}" for process in processes} | more_pools
+
+
+def test_each_worker_pool_consumes_and_scales_on_its_own_queue(overlay):
+    _, docs = overlay
+    pools = worker_pools(docs)
+    assert pools["default"].name == "atelier-inference" and len(pools) >= 2
+    names = {}
+    for pool, worker in pools.items():
+        env = pod_env(docs, worker)
+        assert env["ATELIER_POOL"] == pool, worker.name
+        [scaled] = [d for d in docs if d["kind"] == "ScaledObject" and d["spec"]["scaleTargetRef"]["name"] == worker.name]
+        [trigger] = scaled["spec"]["triggers"]
+        assert trigger["metadata"]["queueName"] == jobs_queue(pool), worker.name
+        assert scaled["spec"]["minReplicaCount"] == 0
+        # A replica per batch of waiting jobs: the trigger follows the pool's own batch size.
+        assert trigger["metadata"]["value"] == env["ATELIER_MAX_BATCH"], worker.name
+        names[env.get("ATELIER_MODEL_NAME", "default")] = pool
+    # Only the pool "default" serves the model of jobs that name none.
+    assert names["default"] == "default" and list(names.values()).count("default") == 1
+    # pre_inference sends the pools' models to them while they are at zero replicas.
+    pre_inference = pod_env(docs, by_name(docs)["atelier-pre-inference"])
+    routed = parse_assignments(pre_inference["PRE_INFERENCE_MODEL_POOLS"], "PRE_INFERENCE_MODEL_POOLS")
+    assert routed == {model: pool for model, pool in names.items() if pool != "default"}
+
+
+def test_worker_pools_differ_only_in_what_makes_a_pool(overlay):
+    """The Deployments are copies (kubectl 1.20's kustomize has no templating): keep them so."""
+    _, docs = overlay
+    pools = worker_pools(docs)
+    default = pools.pop("default")
+
+    def shape(worker: Workload) -> dict:
+        pod = {k: v for k, v in worker.pod.items() if k != "affinity"}
+        [container] = pod.pop("containers")
+        container = {k: v for k, v in container.items() if k not in ("resources", "envFrom")}
+        return {"pod": pod, "container": container, "strategy": worker.doc["spec"]["strategy"]}
+
+    for pool, worker in pools.items():
+        assert shape(worker) == shape(default), pool
+        [container] = worker.containers
+        assert container["envFrom"][0] == {"configMapRef": {"name": "atelier-inference"}}
+        assert container["envFrom"][-1] == {"secretRef": {"name": "atelier-inference"}}
 
 
 def test_ports_are_the_platforms_port_plan(overlay):

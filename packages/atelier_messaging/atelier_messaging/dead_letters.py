@@ -37,7 +37,7 @@ from atelier_contracts import ContractError, decode
 
 from .connection import connect
 from .consumer import ATTEMPTS_HEADER
-from .topology import EVENT_QUEUES, JOBS_QUEUE, dead_queue, declare_topology
+from .topology import EVENT_QUEUES, JOBS_QUEUE, dead_queue, declare_topology, is_jobs_queue
 
 REPLAYED_HEADER = "x-atelier-replayed"
 BODY_PREVIEW_CHARS = 200
@@ -61,7 +61,8 @@ def consuming_queues() -> list[str]:
 
 
 def _checked_queue(queue: str) -> str:
-    if queue not in consuming_queues():
+    # A worker pool's jobs queue (inference.jobs.<pool>) too: pools are the deployment's.
+    if queue not in consuming_queues() and not is_jobs_queue(queue):
         raise DeadLetterError("unknown_queue", f"{queue!r} is not a consuming queue; one of: {', '.join(consuming_queues())}")
     return queue
 

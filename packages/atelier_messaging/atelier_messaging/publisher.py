@@ -18,7 +18,7 @@ from atelier_contracts import Envelope, encode
 from atelier_kit import tracing
 
 from .connection import connect
-from .topology import declare_topology, exchange_for, must_be_routed
+from .topology import DEFAULT_POOL, JOBS_EXCHANGE, declare_pool, declare_topology, exchange_for, must_be_routed, pool_of_routing_key
 
 log = logging.getLogger("atelier.messaging.publisher")
 
@@ -46,6 +46,7 @@ class Publisher:
         self._amqp_url = amqp_url
         self._connection: pika.BlockingConnection | None = None
         self._channel: Any = None
+        self._pools: set[str] = set()  # worker pools whose queues this connection declared
 
     def _ensure_channel(self) -> Any:
         if self._channel is None or not self._channel.is_open:
@@ -54,7 +55,16 @@ class Publisher:
             self._channel = self._connection.channel()
             declare_topology(self._channel)
             self._channel.confirm_delivery()
+            self._pools = {DEFAULT_POOL}
         return self._channel
+
+    def _ensure_pool(self, channel: Any, exchange: str, routing_key: str) -> None:
+        """A job for a pool whose workers never ran yet (scaled to zero) must wait in its
+        queue, not be refused as unroutable: its queue is declared before the first one."""
+        pool = pool_of_routing_key(routing_key) if exchange == JOBS_EXCHANGE else None
+        if pool is not None and pool not in self._pools:
+            declare_pool(channel, pool)
+            self._pools.add(pool)
 
     def publish_raw(
         self,
@@ -66,6 +76,7 @@ class Publisher:
     ) -> None:
         try:
             channel = self._ensure_channel()
+            self._ensure_pool(channel, exchange, routing_key)
             channel.basic_publish(
                 exchange=exchange, routing_key=routing_key, body=body, properties=properties, mandatory=must_be_routed(exchange)
             )

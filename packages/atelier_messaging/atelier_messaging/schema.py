@@ -81,12 +81,15 @@ def ddl() -> list[str]:
     return [statement.strip() for statement in DDL]
 
 
-def outbox_row(envelope: Envelope, *, exchange: str | None = None, priority: int | None = None) -> dict[str, Any]:
-    """Encoding validates the envelope, so a bad message fails the writer's own transaction."""
+def outbox_row(envelope: Envelope, *, exchange: str | None = None, priority: int | None = None,
+               routing_key: str | None = None) -> dict[str, Any]:
+    """Encoding validates the envelope, so a bad message fails the writer's own transaction.
+    ``routing_key``: where it is not the envelope's own (a job for a worker pool's queue,
+    topology.job_routing_key)."""
     return {
         "message_id": envelope.id,
         "exchange": exchange or exchange_for(envelope.type),
-        "routing_key": envelope.routing_key,
+        "routing_key": routing_key or envelope.routing_key,
         "priority": priority,
         "body": encode(envelope).decode(),
     }

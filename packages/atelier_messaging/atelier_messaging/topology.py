@@ -6,13 +6,23 @@ dropped as unroutable.
 """
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Iterable
 
 EVENTS_EXCHANGE = "atelier.events"
 JOBS_EXCHANGE = "atelier.jobs"
 DEAD_EXCHANGE = "atelier.dead"
 JOBS_QUEUE = "inference.jobs"
 JOB_MAX_PRIORITY = 10
+
+# Worker pools: each pool of workers (a GPU class, a set of models) has its own jobs queue, so
+# that a FLUX job waits for the pool that serves FLUX and scales that pool, never another.
+# The default pool keeps the original names (`inference.jobs`, keys without a suffix), so a
+# platform with one pool is what it always was. A pool's name is a DNS label (it names
+# Kubernetes objects too); "dead" and "retry" would collide with the queue family's names.
+DEFAULT_POOL = "default"
+_POOL_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+_RESERVED_POOLS = frozenset({"dead", "retry"})
 
 # Event types that are work for someone rather than facts for everyone.
 JOB_TYPES = frozenset({"inference.job.requested"})
@@ -47,8 +57,47 @@ EVENT_QUEUES: dict[str, tuple[str, ...]] = {
         "inference.job.failed.v1",
         "inference.worker.heartbeat.v1",  # the model catalogue
         "inference.worker.heartbeat.v2",  # ... with the workers' LoRA adapters
+        "inference.worker.heartbeat.v3",  # ... and their pools (where a model's jobs go)
     ),
 }
+
+
+def valid_pool(name: str) -> bool:
+    return isinstance(name, str) and bool(_POOL_NAME.match(name)) and name not in _RESERVED_POOLS
+
+
+def _checked_pool(pool: str) -> str:
+    if not valid_pool(pool):
+        raise ValueError(f"{pool!r} is not a worker pool name (lowercase letters, digits and '-', at most 32)")
+    return pool
+
+
+def jobs_queue(pool: str = DEFAULT_POOL) -> str:
+    """The queue a pool's workers consume."""
+    return JOBS_QUEUE if _checked_pool(pool) == DEFAULT_POOL else f"{JOBS_QUEUE}.{pool}"
+
+
+def job_routing_key(routing_key: str, pool: str = DEFAULT_POOL) -> str:
+    """The key on atelier.jobs that reaches ``pool``'s queue, for a job's own routing key
+    (``inference.job.requested.v2``)."""
+    return routing_key if _checked_pool(pool) == DEFAULT_POOL else f"{routing_key}.{pool}"
+
+
+def pool_of_routing_key(routing_key: str) -> str | None:
+    """The pool a key on atelier.jobs is for; None for a key that is not a job's."""
+    for job_type in JOB_TYPES:
+        for version in JOB_VERSIONS:
+            base = f"{job_type}.v{version}"
+            if routing_key == base:
+                return DEFAULT_POOL
+            if routing_key.startswith(base + ".") and valid_pool(routing_key[len(base) + 1:]):
+                return routing_key[len(base) + 1:]
+    return None
+
+
+def is_jobs_queue(queue: str) -> bool:
+    """``inference.jobs`` or a pool's ``inference.jobs.<pool>``."""
+    return queue == JOBS_QUEUE or (queue.startswith(JOBS_QUEUE + ".") and valid_pool(queue[len(JOBS_QUEUE) + 1:]))
 
 
 def exchange_for(event_type: str) -> str:
@@ -85,8 +134,18 @@ def _declare_queue_family(channel: Any, queue: str, arguments: dict[str, Any] | 
     )
 
 
-def declare_topology(channel: Any) -> None:
-    """Idempotent; cheap enough to run at every connect."""
+def declare_pool(channel: Any, pool: str) -> None:
+    """A pool's jobs queue (with its dead-letter and retry queues) and its bindings."""
+    queue = jobs_queue(pool)
+    _declare_queue_family(channel, queue, {"x-max-priority": JOB_MAX_PRIORITY})
+    for job_type in JOB_TYPES:
+        for version in JOB_VERSIONS:
+            channel.queue_bind(queue=queue, exchange=JOBS_EXCHANGE, routing_key=job_routing_key(f"{job_type}.v{version}", pool))
+
+
+def declare_topology(channel: Any, pools: Iterable[str] = ()) -> None:
+    """Idempotent; cheap enough to run at every connect. The default pool's queue always; other
+    pools' where the caller knows them (a worker its own, a publisher those it routes to)."""
     channel.exchange_declare(exchange=EVENTS_EXCHANGE, exchange_type="topic", durable=True)
     channel.exchange_declare(exchange=JOBS_EXCHANGE, exchange_type="direct", durable=True)
     channel.exchange_declare(exchange=DEAD_EXCHANGE, exchange_type="direct", durable=True)
@@ -94,7 +153,5 @@ def declare_topology(channel: Any) -> None:
         _declare_queue_family(channel, queue)
         for key in keys:
             channel.queue_bind(queue=queue, exchange=EVENTS_EXCHANGE, routing_key=key)
-    _declare_queue_family(channel, JOBS_QUEUE, {"x-max-priority": JOB_MAX_PRIORITY})
-    for job_type in JOB_TYPES:
-        for version in JOB_VERSIONS:
-            channel.queue_bind(queue=JOBS_QUEUE, exchange=JOBS_EXCHANGE, routing_key=f"{job_type}.v{version}")
+    for pool in dict.fromkeys([DEFAULT_POOL, *pools]):
+        declare_pool(channel, pool)

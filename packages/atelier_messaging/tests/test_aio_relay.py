@@ -3,6 +3,7 @@ import asyncio
 import json
 import time
 
+import pika
 import psycopg
 import pytest
 from sqlalchemy import create_engine
@@ -190,3 +191,54 @@ def test_a_batch_goes_out_in_order_and_stops_counting_at_its_first_failure(clean
     assert len(rows) == 1 + len(after)
     assert rows[0][0] == "nobody.listens" and rows[0][1] == 1 and "not routed" in rows[0][2]
     assert all(attempts == 0 for _, attempts, _ in rows[1:])
+
+
+def test_a_job_for_a_pool_no_worker_ever_declared_waits_in_that_pools_queue(clean_db, channel, amqp_url, engine):
+    """A pool scaled to zero has never run a worker that declared its queue: the relay declares
+    it before the first job, so the job waits there (and KEDA sees it) instead of being
+    refused as unroutable, which would hold the outbox behind it."""
+    import uuid
+
+    from atelier_contracts import decode
+    from atelier_contracts.registry import example_for
+    from atelier_messaging.schema import INSERT_OUTBOX_SQL, outbox_row
+    from atelier_messaging.topology import dead_queue, job_routing_key, jobs_queue
+    from sqlalchemy import text
+
+    pool = f"p{uuid.uuid4().hex[:8]}"
+    queue = jobs_queue(pool)
+    job = decode(json.dumps({**example_for("inference.job.requested", 1), "id": str(uuid.uuid4())}))
+    with Session(engine) as session, session.begin():
+        session.execute(text(INSERT_OUTBOX_SQL), outbox_row(job, priority=5, routing_key=job_routing_key(job.routing_key, pool)))
+        add_to_outbox(session, registered())  # a fact behind it still goes out
+    def queued_in_the_pool() -> int:
+        # The queue does not exist until the relay declares it: ask on a channel of our own,
+        # which the broker closes at each "not found".
+        connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+        try:
+            deadline = time.monotonic() + 8
+            while time.monotonic() < deadline:
+                probe = connection.channel()
+                try:
+                    count = probe.queue_declare(queue, passive=True).method.message_count
+                    probe.close()
+                    if count:
+                        return count
+                except pika.exceptions.ChannelClosedByBroker:
+                    pass
+                connection.sleep(0.05)
+            return 0
+        finally:
+            connection.close()
+
+    try:
+        assert asyncio.run(relaying(clean_db, amqp_url, queued_in_the_pool)) == 1
+        [(props, body)] = get_all(channel, queue, expect=1, timeout_s=4)
+        assert props.message_id == job.id and props.priority == 5
+        assert len(get_all(channel, "payments.events", expect=1, timeout_s=4)) == 1
+        assert pending(clean_db) == 0
+        # The pool's whole queue family: dead-lettered jobs of the pool are kept, not dropped.
+        assert channel.queue_declare(dead_queue(queue), passive=True).method.message_count == 0
+    finally:
+        for name in (queue, dead_queue(queue), f"{queue}.retry"):
+            channel.queue_delete(name)

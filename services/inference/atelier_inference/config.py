@@ -7,12 +7,13 @@ while setup builds the model from wherever it is, and both must mean the same fo
 from __future__ import annotations
 
 import os
-import re
 import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from atelier_kit.assignments import parse_assignments
+from atelier_messaging.topology import DEFAULT_POOL, valid_pool
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,8 +24,6 @@ DEV_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/atelier"
 NULL_MODEL = "null"
 # The name jobs use for ATELIER_MODEL (and for whatever a worker serves when they name none).
 DEFAULT_MODEL_NAME = "default"
-# The names pre_inference accepts in a job's `model` field (app.domain.jobs.MODEL_PATTERN).
-MODEL_NAME = re.compile(r"^[A-Za-z0-9_\-]+(?:[./][A-Za-z0-9_\-]+)*$")
 
 
 def is_null_model(model: str) -> bool:
@@ -51,8 +50,12 @@ class Settings(BaseSettings):
     amqp_url: str = DEV_AMQP_URL
     storage_dir: str = "var/storage"
     model: str = "var/models/tiny-sd"
+    # The catalogue name ATELIER_MODEL is served under. "default" is the model of jobs that
+    # name none, so only one pool should serve a "default"; a pool of bigger GPUs names its
+    # model (ATELIER_MODEL_NAME=flux.1-schnell) and its jobs name it.
+    model_name: str = DEFAULT_MODEL_NAME
     # More models on one worker: "name=path,name=path" (paths as ATELIER_MODEL). ATELIER_MODEL
-    # stays served as "default" unless this list names a "default" of its own.
+    # stays served as ATELIER_MODEL_NAME unless this list names that name itself.
     models: str = ""
     # What the loaded models' weights may take together, in MiB (0: no limit). Loading one more
     # unloads the least recently used first until it fits (a model alone may exceed it).
@@ -60,6 +63,10 @@ class Settings(BaseSettings):
     # A folder of LoRA adapters (<name>.safetensors, each with an optional <name>.json sidecar
     # naming its family); empty: none. Read again at every heartbeat (atelier_inference.loras).
     lora_dir: str = ""
+    # The worker pool this worker belongs to: it consumes the pool's queue (inference.jobs, or
+    # inference.jobs.<pool>) and announces the pool on its heartbeat, so pre_inference routes
+    # jobs for its models there. One pool per kind of machine (big GPUs for FLUX, small for SD 1.5).
+    pool: str = DEFAULT_POOL
     # Seconds between inference.worker.heartbeat events (the model catalogue's source).
     heartbeat_every_s: float = Field(default=10.0, gt=0, le=3600)
     device: str | None = None  # "cuda", "cpu", "cuda:1"; default: CUDA when available
@@ -99,6 +106,13 @@ class Settings(BaseSettings):
     def _known_env(cls, value: str) -> str:
         if value not in {"development", "test", "production"}:
             raise ValueError("ATELIER_ENV must be development, test or production")
+        return value
+
+    @field_validator("pool")
+    @classmethod
+    def _pool_name(cls, value: str) -> str:
+        if not valid_pool(value):
+            raise ValueError("ATELIER_POOL must be lowercase letters, digits and '-' (at most 32), not dead or retry")
         return value
 
     @field_validator("storage_backend")
@@ -143,11 +157,17 @@ class Settings(BaseSettings):
         parse_models(value)
         return value
 
+    @field_validator("model_name")
+    @classmethod
+    def _model_name(cls, value: str) -> str:
+        parse_models(f"{value}=x")  # the rule of ATELIER_MODELS' names
+        return value
+
     @property
     def served_models(self) -> dict[str, str]:
-        """name -> location of every model this worker serves, "default" first."""
+        """name -> location of every model this worker serves, ATELIER_MODEL's first."""
         named = parse_models(self.models)
-        served = {DEFAULT_MODEL_NAME: location_of(named.pop(DEFAULT_MODEL_NAME, self.model))}
+        served = {self.model_name: location_of(named.pop(self.model_name, self.model))}
         served.update((name, location_of(value)) for name, value in named.items())
         return served
 
@@ -180,17 +200,7 @@ def location_of(model: str) -> str:
 
 def parse_models(value: str) -> dict[str, str]:
     """ATELIER_MODELS: "name=path,name=path"; names as a job's `model` field may hold them."""
-    models: dict[str, str] = {}
-    for entry in filter(None, (part.strip() for part in value.split(","))):
-        name, sep, location = (piece.strip() for piece in entry.partition("="))
-        if not sep or not name or not location:
-            raise ValueError(f"ATELIER_MODELS entry {entry!r} is not name=path")
-        if not MODEL_NAME.match(name) or len(name) > 200:
-            raise ValueError(f"ATELIER_MODELS name {name!r} may hold letters, digits, _ and -, joined by . or /")
-        if name in models:
-            raise ValueError(f"ATELIER_MODELS names {name!r} twice")
-        models[name] = location
-    return models
+    return parse_assignments(value, "ATELIER_MODELS")
 
 
 def load_settings() -> Settings:

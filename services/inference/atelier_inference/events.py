@@ -64,12 +64,13 @@ def failed(job: Envelope, reason_code: str, message: str) -> Envelope:
     )
 
 
-def heartbeat(*, worker: str, device: str, interval_s: float, memory: dict[str, int | None],
+def heartbeat(*, worker: str, pool: str, device: str, interval_s: float, memory: dict[str, int | None],
               models: list[dict[str, Any]], loras: list[dict[str, str]] | None = None) -> Envelope:
     """What this worker serves now (the model catalogue of pre_inference is built from these).
-    v2: with ``loras``, each LoRA of ATELIER_LORA_DIR and the family it applies to."""
-    data: dict[str, Any] = {"worker": worker[:128], "device": device[:64], "interval_s": interval_s, "memory": memory,
-                            "models": models, "sent_at": now_iso()}
+    v2 added ``loras`` (each LoRA of ATELIER_LORA_DIR and the family it applies to); v3 the
+    worker's pool, where pre_inference routes the jobs for its models."""
+    data: dict[str, Any] = {"worker": worker[:128], "device": device[:64], "pool": pool, "interval_s": interval_s,
+                            "memory": memory, "models": models, "sent_at": now_iso()}
     if loras:
         data["loras"] = loras
-    return make_envelope("inference.worker.heartbeat", 2, data, producer=PRODUCER, correlation_id=f"worker-{worker}"[:128])
+    return make_envelope("inference.worker.heartbeat", 3, data, producer=PRODUCER, correlation_id=f"worker-{worker}"[:128])

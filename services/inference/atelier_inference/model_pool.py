@@ -67,6 +67,10 @@ class ModelPool:
         """The model a job's `model` field names: its catalogue name, "default", or (as before
         catalogues) the default model's location or folder name."""
         if requested in DEFAULT_ALIASES:
+            if self.default != DEFAULT_MODEL_NAME:
+                # This worker's first model has a name of its own (a pool's, ATELIER_MODEL_NAME):
+                # "default" is another pool's model, never silently this one.
+                raise UnknownModel(f"this worker serves {', '.join(sorted(self.models))}, not the default model")
             return self.models[self.default]
         if requested in self.models:
             return self.models[requested]
@@ -162,8 +166,11 @@ def pool_for(settings: Settings, default: LoadedPipeline | ModelHolder | None = 
     stops the worker at start, not at its first job."""
     served = []
     for name, location in settings.served_models.items():
-        preloaded = default if name == DEFAULT_MODEL_NAME and isinstance(default, LoadedPipeline) else None
-        if name == DEFAULT_MODEL_NAME and isinstance(default, ModelHolder):
+        first = name == settings.model_name
+        preloaded = default if first and isinstance(default, LoadedPipeline) else None
+        if preloaded is not None:
+            preloaded.name = name  # loaded before its name was known (the worker's preload)
+        if first and isinstance(default, ModelHolder):
             holder = default
         else:
             holder = holder_for(settings, preloaded, location=location, name=name)

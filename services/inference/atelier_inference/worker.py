@@ -32,7 +32,7 @@ import pika.exceptions
 from atelier_contracts import ContractError, Envelope, decode
 from atelier_messaging.connection import connect
 from atelier_messaging.publisher import PublishError, Publisher
-from atelier_messaging.topology import EVENTS_EXCHANGE, JOBS_EXCHANGE, JOBS_QUEUE, declare_topology
+from atelier_messaging.topology import EVENTS_EXCHANGE, JOBS_EXCHANGE, declare_topology, jobs_queue
 
 from . import events, loras, metrics
 from .cancellations import CanceledJobs
@@ -157,7 +157,8 @@ class Worker:
 
     def _serve(self, connection: pika.BlockingConnection) -> None:
         channel = connection.channel()
-        declare_topology(channel)
+        queue = jobs_queue(self.settings.pool)
+        declare_topology(channel, (self.settings.pool,))
         channel.basic_qos(prefetch_count=self.settings.max_batch)
         # Our own queue for cancellations: exclusive and auto-delete, gone with this connection.
         cancel_queue = channel.queue_declare(queue="", exclusive=True, auto_delete=True).method.queue
@@ -167,8 +168,8 @@ class Worker:
         # (pre_inference refuses jobs for models no live worker serves).
         self._next_heartbeat = 0.0
         self._maybe_announce()
-        channel.basic_consume(JOBS_QUEUE, lambda _ch, method, props, body: self._pending.append(Delivery(method, props, body)))
-        log.info("consuming %s as %s (batches up to %d images)", JOBS_QUEUE, self.settings.worker_name, self.settings.max_batch)
+        channel.basic_consume(queue, lambda _ch, method, props, body: self._pending.append(Delivery(method, props, body)))
+        log.info("consuming %s as %s (batches up to %d images)", queue, self.settings.worker_name, self.settings.max_batch)
         window_s = self.settings.batch_window_ms / 1000
         while not self._stopping.is_set():
             self.heartbeat.beat()
@@ -231,7 +232,7 @@ class Worker:
                 log.error("job stopped a worker %d times; giving up", delivery.attempts, extra=extra)
                 self._confirm(connection, events.failed(
                     job, "worker_crashed", f"The job stopped the worker {delivery.attempts} times and was given up."))
-                channel.basic_reject(tag, requeue=False)  # kept in inference.jobs.dead for inspection
+                channel.basic_reject(tag, requeue=False)  # kept in the pool's dead-letter queue for inspection
                 metrics.count_job("failed")
                 close_job_span(delivery)
             else:
@@ -373,7 +374,7 @@ class Worker:
         total, used = device_memory(self.device)
         budget = self.models.budget_bytes or None
         envelope = events.heartbeat(
-            worker=self.settings.worker_name, device=self.device, interval_s=self.settings.heartbeat_every_s,
+            worker=self.settings.worker_name, pool=self.settings.pool, device=self.device, interval_s=self.settings.heartbeat_every_s,
             memory={"total_bytes": total, "used_bytes": used, "models_bytes": self.models.loaded_bytes(), "budget_bytes": budget},
             models=self.models.snapshot(),
             loras=[{"name": lora.name, "family": lora.family} for lora in self._loras.values()])

@@ -101,3 +101,21 @@ def test_models_setting_keeps_atelier_model_as_default():
 def test_bad_models_setting_is_refused(value):
     with pytest.raises(ValueError):
         parse_models(value)
+
+
+def test_a_pools_model_is_served_under_its_own_name_and_never_as_default(tiny_model_dir):
+    from atelier_inference.model_pool import UnknownModel, pool_for
+    from atelier_inference.pipeline import load_pipeline
+
+    loaded = load_pipeline(str(tiny_model_dir), "cpu")  # this test's own: it gets renamed
+    settings = Settings(model=str(tiny_model_dir), model_name="flux-large", models=f"other={tiny_model_dir}")
+    assert list(settings.served_models) == ["flux-large", "other"]
+    with pytest.raises(ValueError):
+        Settings(model_name="../up")
+    served = pool_for(settings, loaded)
+    # The worker's preload was loaded before its name was known: it takes the served name, which
+    # the job's check compares with the job's `model`.
+    assert loaded.name == "flux-large" and served.resolve("flux-large").holder.loaded_now
+    for alias in ("default", ""):
+        with pytest.raises(UnknownModel):
+            served.resolve(alias)

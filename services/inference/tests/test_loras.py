@@ -107,11 +107,11 @@ def test_jobs_with_different_lora_sets_never_share_a_call():
 # -- the heartbeat -----------------------------------------------------------------------
 def test_the_heartbeat_announces_the_loras_and_leaves_the_field_out_without_any():
     memory = {"total_bytes": None, "used_bytes": None, "models_bytes": 0, "budget_bytes": None}
-    beat = events.heartbeat(worker="w:1", device="cpu", interval_s=10, memory=memory, models=[],
+    beat = events.heartbeat(worker="w:1", pool="default", device="cpu", interval_s=10, memory=memory, models=[],
                             loras=[{"name": "tiny-lora", "family": "sd1"}])
-    assert beat.routing_key == "inference.worker.heartbeat.v2"
+    assert beat.routing_key == "inference.worker.heartbeat.v3" and beat.data["pool"] == "default"
     assert decode(encode(beat)).data["loras"] == [{"name": "tiny-lora", "family": "sd1"}]
-    assert "loras" not in events.heartbeat(worker="w:1", device="cpu", interval_s=10, memory=memory, models=[]).data
+    assert "loras" not in events.heartbeat(worker="w:1", pool="default", device="cpu", interval_s=10, memory=memory, models=[]).data
 
 
 # -- a real LoRA on the tiny model ----------------------------------------------------------

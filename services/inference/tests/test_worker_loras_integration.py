@@ -37,7 +37,7 @@ def test_a_lora_job_differs_and_the_next_job_without_one_is_the_plain_models(
     _worker, storage = run_worker(model=load_pipeline(str(tiny_model_dir), "cpu"), lora_dir=str(tmp_path / "loras"),
                                   heartbeat_every_s=0.5)
     beat = next_heartbeat(connection, channel, heartbeats)
-    assert beat.version == 2 and beat.data["loras"] == [{"name": "tiny-lora", "family": "sd1"}]
+    assert beat.version == 3 and beat.data["loras"] == [{"name": "tiny-lora", "family": "sd1"}]
 
     results = []
     for envelope in (job_envelope(seed=99), with_lora(job_envelope(seed=99), "tiny-lora", 1.0), job_envelope(seed=99),

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 def heartbeats(broker):
     connection, channel, _events = broker
     queue = channel.queue_declare(queue="", exclusive=True).method.queue
-    for version in (1, 2):  # v2 since LoRAs; either is a heartbeat
+    for version in (1, 2, 3):  # v2 since LoRAs, v3 since pools; each is a heartbeat
         channel.queue_bind(queue=queue, exchange=EVENTS_EXCHANGE, routing_key=f"inference.worker.heartbeat.v{version}")
     return queue
 

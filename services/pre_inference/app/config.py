@@ -8,9 +8,11 @@ from __future__ import annotations
 from functools import lru_cache
 
 from atelier_kit import defaults
+from atelier_kit.assignments import parse_assignments
+from atelier_messaging.topology import valid_pool
 from atelier_kit.fastapi import AtelierSettings
 from atelier_kit.guard import secret_problem, url_problem
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 # One development signing key for the platform: the gateway verifies what this service signs.
@@ -53,6 +55,10 @@ class Settings(AtelierSettings):
     # A model the catalogue knows but no live worker serves: refused (503 model_unavailable), or,
     # where workers scale to zero and are started by the queue (KEDA), admitted to wake one.
     pre_inference_admit_unserved_models: bool = False
+    # Which worker pool serves a model while none of its workers runs (scaled to zero):
+    # "model=pool,model=pool". A model that live workers serve goes to their pool regardless;
+    # one named nowhere goes to the pool that served it last, else to "default".
+    pre_inference_model_pools: str = ""
     pre_inference_sse_keepalive_s: float = Field(default=15.0, gt=0, le=300)
     # Event streams one user may hold open per API process (429 too_many_streams beyond).
     pre_inference_max_streams_per_user: int = Field(default=16, ge=1, le=1000)
@@ -83,6 +89,16 @@ class Settings(AtelierSettings):
     # The gateway's public address: image URLs in webhook payloads are absolute.
     atelier_public_url: str = "http://localhost:8000"
 
+    @field_validator("pre_inference_model_pools")
+    @classmethod
+    def _model_pools(cls, value: str) -> str:
+        parse_model_pools(value)  # refused at start, not at the first job
+        return value
+
+    @property
+    def model_pools(self) -> dict[str, str]:
+        return parse_model_pools(self.pre_inference_model_pools)
+
     def production_problems(self) -> list[str | None]:
         return [
             None if self.pre_inference_database_url else "PRE_INFERENCE_DATABASE_URL is not set",
@@ -107,6 +123,11 @@ class Settings(AtelierSettings):
         if not url:
             raise RuntimeError("PRE_INFERENCE_DATABASE_URL is not set")
         return to_sqlalchemy_url(url)
+
+
+def parse_model_pools(value: str) -> dict[str, str]:
+    return parse_assignments(value, "PRE_INFERENCE_MODEL_POOLS", valid_value=valid_pool,
+                             value_rule="a pool is lowercase letters, digits and '-' (at most 32), not dead or retry")
 
 
 def to_sqlalchemy_url(url: str) -> str:

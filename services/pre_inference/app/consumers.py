@@ -158,6 +158,7 @@ HANDLERS: dict[str, Callable[[Envelope, Any], None]] = {
     "inference.job.failed.v1": on_failed,
     "inference.worker.heartbeat.v1": on_worker_heartbeat,
     "inference.worker.heartbeat.v2": on_worker_heartbeat,  # v1 and the workers' LoRAs
+    "inference.worker.heartbeat.v3": on_worker_heartbeat,  # v2 and the worker's pool
 }
 
 

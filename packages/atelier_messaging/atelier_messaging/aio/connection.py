@@ -21,18 +21,18 @@ async def connect(amqp_url: str) -> aio_pika.abc.AbstractConnection:
     return await aio_pika.connect(amqp_url, timeout=SOCKET_TIMEOUT_S, heartbeat=HEARTBEAT_S)
 
 
-def _declare_topology_blocking(amqp_url: str) -> None:
+def _declare_topology_blocking(amqp_url: str, pools: tuple[str, ...]) -> None:
     connection = connect_blocking(amqp_url)
     try:
-        declare_topology(connection.channel())
+        declare_topology(connection.channel(), pools)
     finally:
         connection.close()
 
 
-async def declare(amqp_url: str) -> None:
+async def declare(amqp_url: str, pools: tuple[str, ...] = ()) -> None:
     """The topology is defined once (topology.py, pika-shaped calls); declaring it on a short
     blocking connection off the loop keeps that single definition."""
-    await asyncio.to_thread(_declare_topology_blocking, amqp_url)
+    await asyncio.to_thread(_declare_topology_blocking, amqp_url, pools)
 
 
 def is_lost(connection: aio_pika.abc.AbstractConnection) -> bool:

@@ -10,7 +10,7 @@ from atelier_contracts import Envelope, encode
 from atelier_kit import tracing
 
 from ..publisher import PublishError
-from ..topology import exchange_for, must_be_routed
+from ..topology import DEFAULT_POOL, JOBS_EXCHANGE, exchange_for, must_be_routed, pool_of_routing_key
 from .connection import CONNECTION_ERRORS, connect, declare
 
 
@@ -19,6 +19,7 @@ class AioPublisher:
         self.amqp_url = amqp_url
         self._connection: aio_pika.abc.AbstractConnection | None = None
         self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._pools: set[str] = set()  # worker pools whose queues were declared since connecting
 
     async def _ensure(self) -> aio_pika.abc.AbstractChannel:
         if self._channel is None or self._channel.is_closed or self._connection is None or self._connection.is_closed:
@@ -26,7 +27,16 @@ class AioPublisher:
             await declare(self.amqp_url)
             self._connection = await connect(self.amqp_url)
             self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+            self._pools = {DEFAULT_POOL}
         return self._channel
+
+    async def _ensure_pool(self, exchange: str, routing_key: str) -> None:
+        """A job for a pool whose workers never ran yet (scaled to zero) must wait in its
+        queue, not be refused as unroutable: its queue is declared before the first one."""
+        pool = pool_of_routing_key(routing_key) if exchange == JOBS_EXCHANGE else None
+        if pool is not None and pool not in self._pools:
+            await declare(self.amqp_url, (pool,))
+            self._pools.add(pool)
 
     async def open(self) -> None:
         """Connects now if not connected; PublishError when the broker cannot be reached."""
@@ -44,6 +54,7 @@ class AioPublisher:
                                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
         try:
             channel = await self._ensure()
+            await self._ensure_pool(exchange, routing_key)
             target = channel.default_exchange if exchange == "" else await channel.get_exchange(exchange, ensure=False)
             await target.publish(message, routing_key=routing_key, mandatory=must_be_routed(exchange))
         except aio_pika.exceptions.DeliveryError as exc:

@@ -21,6 +21,7 @@ from typing import Any, Protocol, Sequence
 
 from atelier_contracts import Envelope
 from atelier_messaging.schema import insert_outbox_rows_sql, outbox_row, outbox_rows_params
+from atelier_messaging.topology import job_routing_key
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -150,15 +151,15 @@ _LOCK_ACCOUNT = DriverStatement("""
 _LIVE = DriverStatement(f"""
     SELECT
         active.user_active, active.key_active,
-        (SELECT priority FROM jobs WHERE status = '{QUEUED}' AND priority < :priority AND created_at < :cutoff
-            ORDER BY priority DESC LIMIT 1) AS starving
+        (SELECT priority FROM jobs WHERE status = '{QUEUED}' AND pool = :pool AND priority < :priority
+            AND created_at < :cutoff ORDER BY priority DESC LIMIT 1) AS starving
     FROM ({_ACTIVE_SQL}) AS active
 """)
 
 _JOB_COLUMNS = (
     "id", "user_id", "api_key_id", "tier", "kind", "status", "params", "priority", "progress", "idempotency_key",
     "request_fingerprint", "deadline_at", "created_at", "updated_at", "cost", "reserved_allowance",
-    "reserved_credits", "reservation_day",
+    "reserved_credits", "reservation_day", "pool",
 )
 
 
@@ -186,11 +187,12 @@ class Admission:
     def projection(self) -> Projection:
         return Projection(self.account, self.api_key)
 
-    async def live(self, tier_priority: int, starving_cutoff: datetime) -> tuple[LiveJobs, int | None]:
-        """(live jobs the caller's caps count, the highest lower priority that has waited
-        since before the cutoff or None)."""
+    async def live(self, tier_priority: int, starving_cutoff: datetime, pool: str) -> tuple[LiveJobs, int | None]:
+        """(live jobs the caller's caps count, the highest lower priority that has waited in
+        ``pool``'s queue since before the cutoff or None: other pools' queues are not this one's)."""
         row = await fetch_one(self.conn, _LIVE, {
             "user_id": self.user_id, "key_id": self.api_key_id, "priority": tier_priority, "cutoff": starving_cutoff,
+            "pool": pool,
         })
         return LiveJobs(row.user_active, row.key_active), row.starving
 
@@ -216,7 +218,8 @@ class Admission:
         """Writes the reservation, the job and its messages; returns the job as the API
         shows it. ``envelopes``: inference.job.requested first (it carries the priority)."""
         requested, *others = envelopes
-        rows = [outbox_row(requested, priority=new_job.priority)] + [outbox_row(e) for e in others]
+        to_pool = job_routing_key(requested.routing_key, new_job.pool)
+        rows = [outbox_row(requested, priority=new_job.priority, routing_key=to_pool)] + [outbox_row(e) for e in others]
         params = {
             **new_job.__dict__, "status": QUEUED, "progress": 0.0, "updated_at": new_job.created_at,
             "params": json.dumps(new_job.params), "reserved_allowance": reservation.from_allowance,
@@ -236,7 +239,7 @@ class Admission:
 @lru_cache(maxsize=8)
 def _insert_statement(messages: int) -> DriverStatement:
     job_values = ", ".join("CAST(:params AS jsonb)" if c == "params" else f":{c}" for c in _JOB_COLUMNS)
-    position = QUEUE_POSITION_SQL.format(priority=":priority", created_at=":created_at")
+    position = QUEUE_POSITION_SQL.format(pool=":pool", priority=":priority", created_at=":created_at")
     return DriverStatement(f"""
         WITH reservation AS (
             UPDATE accounts SET allowance_day = :reservation_day, allowance_used = :allowance_used,

@@ -1,5 +1,5 @@
-"""The model catalogue projection (migrations 0006, 0007): one row per (worker, model), written by
-the consumer from `inference.worker.heartbeat` (v1, or v2 with LoRAs), read by admission and
+"""The model catalogue projection (migrations 0006, 0007, 0008): one row per (worker, model), written by
+the consumer from `inference.worker.heartbeat` (v1; v2 adds LoRAs, v3 the worker's pool), read by admission and
 GET /api/v1/models."""
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.adapters.models import Base
+from atelier_messaging.topology import DEFAULT_POOL
+
 from app.domain.catalogue import ModelEntry, Served, entries
 
 # Rows of workers silent this long are dropped (a restarted worker has a new name, so rows
@@ -34,6 +36,8 @@ class ModelServed(Base):
     # is told so, not that it does not exist.
     loras: Mapped[list[dict[str, str]] | None] = mapped_column(JSONB)
     device: Mapped[str] = mapped_column(Text, nullable=False)
+    # The worker's pool (heartbeat v3; "default" before it): where jobs for the model go.
+    pool: Mapped[str] = mapped_column(Text, nullable=False, server_default="default")
     interval_s: Mapped[float] = mapped_column(Float, nullable=False)
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
@@ -54,7 +58,7 @@ def record_heartbeat(session: Session, data: dict[str, Any], sent_at: datetime) 
     for model in data["models"]:
         values = {"family": model["family"], "variant": model["variant"], "loaded": model["loaded"], "kinds": model["kinds"],
                   "schedulers": model.get("schedulers"), "limits": model["limits"], "device": data["device"],
-                  "loras": loras,
+                  "loras": loras, "pool": data.get("pool", DEFAULT_POOL),
                   "interval_s": float(data["interval_s"]), "sent_at": sent_at, "seen_at": func.now()}
         session.execute(insert(ModelServed).values(worker=worker, model=model["name"], **values)
                         .on_conflict_do_update(index_elements=["worker", "model"], set_=values))
@@ -65,7 +69,7 @@ def record_heartbeat(session: Session, data: dict[str, Any], sent_at: datetime) 
 def _served(row: Any) -> Served:
     return Served(worker=row.worker, model=row.model, family=row.family, variant=row.variant, loaded=row.loaded,
                   kinds=tuple(row.kinds), schedulers=None if row.schedulers is None else tuple(row.schedulers),
-                  limits=row.limits, interval_s=row.interval_s, seen_at=row.seen_at,
+                  limits=row.limits, interval_s=row.interval_s, seen_at=row.seen_at, pool=row.pool,
                   loras={lora["name"]: lora["family"] for lora in row.loras or ()})
 
 

@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.adapters import storage_cleanup
 from app.adapters.models import Image, Job
+from atelier_messaging.topology import DEFAULT_POOL
+
 from app.domain.lifecycle import QUEUED
 
 
@@ -34,6 +36,7 @@ class NewJob:
     deadline_at: datetime
     created_at: datetime
     cost: float = 0.0
+    pool: str = DEFAULT_POOL  # the worker pool whose queue it goes to
 
 
 @dataclass(frozen=True)
@@ -65,18 +68,18 @@ class JobView:
     images: tuple[ImageView, ...] = ()
 
 
-# Queued jobs the broker delivers before a queued job: higher priority first, then older
-# (the partial index jobs_queue_order keeps it a short index range scan).
+# Queued jobs the broker delivers before a queued job: those of its pool's queue, higher
+# priority first, then older (the partial index jobs_queue_order keeps it a short index range scan).
 QUEUE_POSITION_SQL = f"""
     SELECT count(*) FROM jobs ahead
-    WHERE ahead.status = '{QUEUED}'
+    WHERE ahead.status = '{QUEUED}' AND ahead.pool = {{pool}}
       AND (ahead.priority > {{priority}} OR (ahead.priority = {{priority}} AND ahead.created_at < {{created_at}}))
 """
 
 _VIEW_SQL = f"""
     SELECT j.id, j.status, j.step, j.total_steps, j.progress, j.error_code, j.error_message, j.params,
            j.created_at, j.started_at, j.finished_at, j.request_fingerprint,
-           CASE WHEN j.status = '{QUEUED}' THEN ({QUEUE_POSITION_SQL.format(priority="j.priority", created_at="j.created_at")}) END
+           CASE WHEN j.status = '{QUEUED}' THEN ({QUEUE_POSITION_SQL.format(pool="j.pool", priority="j.priority", created_at="j.created_at")}) END
                AS queue_position,
            (SELECT json_agg(json_build_object('id', i.id, 'key', i.key, 'seed', i.seed, 'width', i.width, 'height', i.height)
                             ORDER BY i.position)

@@ -34,6 +34,8 @@ class Job(Base):
     status: Mapped[str] = mapped_column(Text, nullable=False, server_default="queued")
     params: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     priority: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    # The worker pool whose queue it was sent to (migration 0008).
+    pool: Mapped[str] = mapped_column(Text, nullable=False, server_default="default")
     progress: Mapped[float] = mapped_column(Float, nullable=False, server_default="0")
     error_code: Mapped[str | None] = mapped_column(Text)
     error_message: Mapped[str | None] = mapped_column(Text)

@@ -10,12 +10,17 @@ slack for a busy broker). A model is
 
 Limits (native size, steps, guidance, negative prompt, kinds) are the model family's, as the
 worker knows them; admission fills a job's defaults from them and refuses what is outside.
+
+Each worker belongs to a pool (heartbeat v3) and a job goes to the queue of a pool that serves
+its model (``pool_for``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable
+
+from atelier_messaging.topology import DEFAULT_POOL
 
 from app.domain.jobs import JobParams, JobRuleError
 
@@ -39,6 +44,7 @@ class Served:
     interval_s: float
     seen_at: datetime
     loras: dict[str, str] = field(default_factory=dict)  # the worker's LoRAs: name -> family
+    pool: str = DEFAULT_POOL
 
     def live(self, now: datetime) -> bool:
         return now - self.seen_at <= timedelta(seconds=self.interval_s * LIVE_HEARTBEATS + LIVE_SLACK_S)
@@ -59,6 +65,9 @@ class ModelEntry:
     loras: tuple[str, ...] = ()
     # Those workers' LoRAs of other families (name -> family): a job naming one is told so.
     other_loras: dict[str, str] = field(default_factory=dict)
+    # The pools serving it, the one its jobs go to first: live pools with the model loaded, then
+    # those with more live workers; with none live, the newest announcement's pool.
+    pools: tuple[str, ...] = (DEFAULT_POOL,)
 
     @property
     def available(self) -> bool:
@@ -78,9 +87,36 @@ def entries(rows: Iterable[Served], now: datetime) -> list[ModelEntry]:
         state = READY if any(row.loaded for row in live) else COLD if live else UNAVAILABLE
         result.append(ModelEntry(name=name, state=state, family=newest.family, variant=newest.variant,
                                  kinds=newest.kinds, schedulers=newest.schedulers, limits=newest.limits,
-                                 workers=len({row.worker for row in live}),
+                                 workers=len({row.worker for row in live}), pools=_pools_of(live, newest),
                                  **_loras_of(live or [newest], newest.family)))
     return result
+
+
+def _pools_of(live: list[Served], newest: Served) -> tuple[str, ...]:
+    if not live:
+        return (newest.pool,)
+    loaded: dict[str, bool] = {}
+    workers: dict[str, set[str]] = {}
+    for row in live:
+        loaded[row.pool] = loaded.get(row.pool, False) or row.loaded
+        workers.setdefault(row.pool, set()).add(row.worker)
+    return tuple(sorted(workers, key=lambda pool: (not loaded[pool], -len(workers[pool]), pool)))
+
+
+def pool_for(model: str, entry: ModelEntry | None, configured: dict[str, str]) -> str:
+    """The pool whose queue a job for ``model`` goes to:
+
+    1. a pool whose workers serve it now (the catalogue's first choice);
+    2. else the operator's PRE_INFERENCE_MODEL_POOLS, for pools that scale to zero: no worker
+       of theirs runs to announce anything until a queued job starts one;
+    3. else the pool that served it last;
+    4. else the default pool (a fresh platform that no worker announced itself to yet).
+    """
+    if entry is not None and entry.available:
+        return entry.pools[0]
+    if model in configured:
+        return configured[model]
+    return entry.pools[0] if entry is not None else DEFAULT_POOL
 
 
 def _loras_of(rows: list[Served], family: str) -> dict[str, Any]:

@@ -68,3 +68,16 @@ def test_the_development_signing_key_is_the_platform_one_the_gateway_shares():
     from atelier_kit.defaults import DEV_STORAGE_SIGNING_KEY
 
     assert Settings(atelier_env="development").atelier_storage_signing_key == DEV_STORAGE_SIGNING_KEY
+
+
+def test_model_pools_map_models_to_pools():
+    settings = Settings(atelier_env="development", pre_inference_model_pools=" flux.1-schnell=large, sdxl/base=mid ,")
+    assert settings.model_pools == {"flux.1-schnell": "large", "sdxl/base": "mid"}
+    assert Settings(atelier_env="development").model_pools == {}
+
+
+@pytest.mark.parametrize("value", ["flux", "flux=", "=large", "flux=Large", "flux=dead", "flux=a b", "flux=a,flux=b",
+                                   "../x=large", "flux=" + "a" * 33])
+def test_bad_model_pools_refuse_to_start(value):
+    with pytest.raises(ValidationError, match="PRE_INFERENCE_MODEL_POOLS"):
+        Settings(atelier_env="development", pre_inference_model_pools=value)

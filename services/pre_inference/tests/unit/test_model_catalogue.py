@@ -1,9 +1,10 @@
 """The catalogue's rules: states from heartbeats, family defaults and limits, tiers per model."""
+import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from app.domain.catalogue import Served, check_params, defaults_for, entries
+from app.domain.catalogue import Served, check_params, defaults_for, entries, pool_for
 from app.domain.jobs import JobRuleError, build_params
 from app.domain.policy import DEFAULT_POLICY_FILE, load_policy
 
@@ -72,3 +73,24 @@ def test_bad_model_tiers_refuse_to_load(tmp_path, section):
     policy_file.write_text(DEFAULT_POLICY_FILE.read_text().replace("[models]\n", "") + "\n" + section)
     with pytest.raises(ValueError):
         load_policy(policy_file, environ={})
+
+
+# -- worker pools ---------------------------------------------------------------------------
+def pooled(pool, worker, loaded=True, age_s=0.0):
+    return dataclasses.replace(served(worker=worker, loaded=loaded, age_s=age_s), pool=pool)
+
+
+def test_pools_prefer_the_model_loaded_then_more_workers_then_the_name():
+    rows = [pooled("b", "b1", loaded=False), pooled("b", "b2", loaded=False), pooled("a", "a1", loaded=False),
+            pooled("c", "c1"), pooled("gone", "g1", age_s=3600)]
+    assert entries(rows, NOW)[0].pools == ("c", "b", "a")
+
+
+def test_pool_for_uses_live_pools_then_the_operators_then_the_last_one():
+    live = entries([pooled("large", "w1")], NOW)[0]
+    stale = entries([pooled("large", "w1", age_s=3600)], NOW)[0]
+    assert pool_for("flux", live, {"flux": "huge"}) == "large"
+    assert pool_for("flux", stale, {"flux": "huge"}) == "huge"
+    assert pool_for("flux", stale, {}) == "large"
+    assert pool_for("flux", None, {"flux": "huge"}) == "huge"
+    assert pool_for("flux", None, {}) == "default"

@@ -156,11 +156,18 @@ async def _submit(
 async def _model_entry(request: Request, name: str) -> tuple[models.ModelEntry | None, ApiError | None]:
     """The catalogue's entry for the job's model, and the refusal it earns (raised after an
     Idempotency-Key replay is answered). Until any worker has announced itself (a fresh
-    platform), "default" is admitted as before catalogues and waits in the queue."""
+    platform), "default" is admitted as before catalogues and waits in the queue; so is a model
+    that PRE_INFERENCE_MODEL_POOLS routes, where unserved models are admitted."""
     async with request.app.state.read_engine.connect() as conn:
         found, empty = await catalogue.read_entries(conn, name)
     if not found:
+        settings: Settings = request.app.state.settings
         if empty and name == models.DEFAULT_MODEL:
+            return None, None
+        if settings.pre_inference_admit_unserved_models and name in settings.model_pools:
+            # Routed by the operator to a pool that scales to zero and has never run yet: its
+            # job is what starts the pool's first worker. Until one announces the model, the
+            # job gets the platform's defaults and the worker checks the family's limits.
             return None, None
         message = f"no worker serves a model named {name!r}; GET /api/v1/models lists them"
         return None, ApiError(422, "model_unknown", message, fields={"model": [message]})
@@ -233,9 +240,11 @@ async def _admit(
             # Independent questions to two servers (Redis, and Postgres under the account lock):
             # asked at once, one wait instead of two. Whatever refuses the job after this
             # point refunds the charge (the `except` below).
+            # The queue of a pool of workers that serves the model (models.pool_for).
+            pool = models.pool_for(params.model, model, settings.model_pools)
             decision, (live, starving) = await _both(
                 charge.spend(),
-                admitting.live(access.limits.priority, now - timedelta(seconds=settings.pre_inference_starvation_after_s)),
+                admitting.live(access.limits.priority, now - timedelta(seconds=settings.pre_inference_starvation_after_s), pool),
             )
             for name, value in decision.headers().items():
                 response.headers[name] = value
@@ -268,7 +277,7 @@ async def _admit(
             new_job = jobs_repo.NewJob(
                 id=job_id, user_id=caller.user_id, api_key_id=caller.api_key_id, tier=access.tier, kind=params.kind,
                 params=params.to_dict(), priority=priority, idempotency_key=key, request_fingerprint=fingerprint,
-                deadline_at=deadline_at, created_at=now, cost=cost,
+                deadline_at=deadline_at, created_at=now, cost=cost, pool=pool,
             )
             job = await admitting.insert(new_job, reservation, envelopes)
     except BaseException:
