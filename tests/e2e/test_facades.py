@@ -95,6 +95,25 @@ def test_openai_edit_repaints_an_uploaded_image(platform, key):
     assert png_size(base64.b64decode(image.b64_json)) == (256, 256)
 
 
+def test_openai_edit_with_a_mask_repaints_its_transparent_area(platform, key):
+    picture, mask = io.BytesIO(), io.BytesIO()
+    Image.new("RGB", (256, 256), (200, 40, 40)).save(picture, format="PNG")
+    transparent_left = Image.new("RGBA", (256, 256), (0, 0, 0, 255))
+    transparent_left.paste((0, 0, 0, 0), (0, 0, 128, 256))
+    transparent_left.save(mask, format="PNG")
+    api = openai_client(platform, key)
+    result = api.images.edit(image=("red.png", picture.getvalue(), "image/png"), mask=("mask.png", mask.getvalue(), "image/png"),
+                             prompt="a lighthouse on the left", size="256x256", response_format="b64_json")
+    [image] = result.data
+    assert png_size(base64.b64decode(image.b64_json)) == (256, 256)
+    small = io.BytesIO()
+    Image.new("RGBA", (128, 128), (0, 0, 0, 0)).save(small, format="PNG")
+    with pytest.raises(openai.BadRequestError) as mismatched:
+        api.images.edit(image=("red.png", picture.getvalue(), "image/png"), mask=("mask.png", small.getvalue(), "image/png"),
+                        prompt="x", size="256x256")
+    assert mismatched.value.param == "mask" and mismatched.value.type == "invalid_request_error"
+
+
 def test_openai_lists_the_platforms_models(platform, key):
     models = openai_client(platform, key).models.list()
     assert "default" in [model.id for model in models.data]
@@ -149,6 +168,17 @@ def test_a1111_models_samplers_and_options(platform, key):
     assert "default" in titles
     assert "Euler a" in [sampler["name"] for sampler in api.get_samplers()]
     assert api.get_options()["sd_model_checkpoint"] in titles
+
+
+def test_a1111_set_model_is_kept_for_the_key_and_used_by_txt2img(platform, key):
+    api = a1111_client(platform, key)
+    api.util_set_model("default")  # finds it in /sd-models, then POSTs it to /options
+    assert api.util_get_current_model() == "default"
+    result = api.txt2img(prompt="a lighthouse", width=128, height=128, steps=2)
+    assert result.info["sd_model_name"] == "default"
+    refused = api.set_options({"sd_model_checkpoint": "no-such-model"})  # webuiapi hands back the error body
+    assert refused["code"] == "model_not_found" and "no-such-model" in refused["detail"]
+    assert api.get_options()["sd_model_checkpoint"] == "default"
 
 
 def test_a1111_progress_and_interrupt_act_on_the_callers_jobs(platform, key, client):

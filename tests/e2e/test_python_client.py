@@ -92,3 +92,17 @@ def test_the_platforms_refusals_are_typed_errors(platform, key):
             atelier.get_job("00000000-0000-4000-8000-000000000000")
     with Atelier(platform["base_url"], "atl_live_" + "x" * 40) as stranger, pytest.raises(Unauthorized):
         stranger.models()
+
+
+def test_models_list_their_loras_and_an_unknown_one_is_refused(platform, key):
+    with Atelier(platform["base_url"], key) as atelier:
+        job = atelier.generate("a lighthouse", timeout=180, **SMALL)  # the worker has announced itself by now
+        [model] = [model for model in atelier.models() if model.name == job.params["model"]]
+        assert isinstance(model.loras, list)
+        with pytest.raises(ValidationFailed) as unknown:
+            atelier.submit("x", model=model.name, loras=[{"name": "no-such-lora", "weight": 0.5}], **SMALL)
+        assert unknown.value.code == "lora_unknown" and "loras[0].name" in unknown.value.fields
+        if model.loras:  # a platform started with ATELIER_LORA_DIR: one of its LoRAs applied
+            job = atelier.generate("a lighthouse", model=model.name, loras=[{"name": model.loras[0], "weight": 0.5}],
+                                   timeout=180, **SMALL)
+            assert job.params["loras"] == [{"name": model.loras[0], "weight": 0.5}]

@@ -5,11 +5,11 @@ from .errors import (AtelierError, ConnectionFailed, Forbidden, JobFailed, NotFo
                      ValidationFailed, WaitTimedOut)
 from .retry import RetryPolicy
 from .sync_client import Atelier
-from .types import Event, Image, Job, JobError, JobParams, Model, ModelLimits
+from .types import Event, Image, Job, JobError, JobParams, Lora, Model, ModelLimits
 
 __all__ = [
     "Atelier", "AsyncAtelier", "RetryPolicy",
-    "Job", "JobError", "JobParams", "Image", "Model", "ModelLimits", "Event",
+    "Job", "JobError", "JobParams", "Lora", "Image", "Model", "ModelLimits", "Event",
     "AtelierError", "Unauthorized", "Forbidden", "NotFound", "ValidationFailed", "RateLimited", "ConnectionFailed",
     "JobFailed", "WaitTimedOut",
 ]

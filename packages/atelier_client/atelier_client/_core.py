@@ -46,11 +46,19 @@ def as_image_field(value: Any) -> Any:
     return value
 
 
+def as_lora(value: Any) -> Any:
+    """A LoRA by its name alone is one at weight 1; a mapping passes as it is (the platform
+    checks names, weights and count, and names the one it refuses as ``loras[i]...``)."""
+    return {"name": value, "weight": 1.0} if isinstance(value, str) else dict(value)
+
+
 def job_body(prompt: str, params: dict[str, Any]) -> dict[str, Any]:
     body = {"prompt": prompt, **params}
     for name in ("init_image", "mask"):
         if body.get(name) is not None:
             body[name] = as_image_field(body[name])
+    if body.get("loras") is not None:
+        body["loras"] = [as_lora(lora) for lora in body["loras"]]
     if "kind" not in body:
         body["kind"] = "inpaint" if body.get("mask") else "img2img" if body.get("init_image") else "txt2img"
     return body

@@ -9,9 +9,18 @@ JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "canceled"})
 
 
+class Lora(TypedDict, total=False):
+    """A LoRA adapter for a job: ``name`` one of the model's ``Model.loras``; ``weight`` -2 to 2
+    (default 1)."""
+
+    name: str
+    weight: float
+
+
 class JobParams(TypedDict, total=False):
     """What ``submit``/``generate`` pass on (web_client/openapi/pre_inference.json, JobRequest);
-    omitted ones take the model's defaults. ``init_image``/``mask`` may also be bytes or a path."""
+    omitted ones take the model's defaults. ``init_image``/``mask`` may also be bytes or a path;
+    ``loras`` (at most 4, applied in order) may name one by its name alone (weight 1)."""
 
     kind: Literal["txt2img", "img2img", "inpaint"]
     negative_prompt: str
@@ -26,6 +35,7 @@ class JobParams(TypedDict, total=False):
     init_image: Any
     mask: Any
     strength: float
+    loras: list[Lora | str]
 
 
 @dataclass(frozen=True)
@@ -103,13 +113,15 @@ class Model:
     limits: ModelLimits
     tiers: list[str]
     allowed: bool
+    loras: list[str] = field(default_factory=list)  # what a job's ``loras[].name`` may name for it
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Model:
         limits = {name: data["limits"][name] for name in ModelLimits.__dataclass_fields__}
         return cls(name=data["name"], state=data["state"], family=data["family"], variant=data["variant"],
                    kinds=list(data["kinds"]), schedulers=data.get("schedulers"), limits=ModelLimits(**limits),
-                   tiers=list(data.get("tiers") or []), allowed=bool(data.get("allowed")))
+                   tiers=list(data.get("tiers") or []), allowed=bool(data.get("allowed")),
+                   loras=list(data.get("loras") or []))
 
 
 @dataclass(frozen=True)

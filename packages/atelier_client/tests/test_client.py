@@ -142,3 +142,43 @@ async def test_the_async_client_follows_events_and_downloads():
         job = await atelier.generate("x")
         assert job.status == "succeeded" and await atelier.download(job.images[0]) == PNG
         assert [e.type async for e in atelier.events(job.id)] == ["progress", "end"]
+
+
+def test_loras_go_with_the_job_a_bare_name_at_weight_one():
+    seen = []
+
+    def handler(request):
+        seen.append(json.loads(request.content))
+        return httpx.Response(202, json=job_json())
+
+    client(handler).submit("a lighthouse", loras=[{"name": "ink.v2", "weight": 0.6}, "watercolour"])
+    assert seen[0]["loras"] == [{"name": "ink.v2", "weight": 0.6}, {"name": "watercolour", "weight": 1.0}]
+    assert seen[0]["kind"] == "txt2img"
+    client(handler).submit("no adapters")
+    assert "loras" not in seen[1]
+
+
+def test_a_refused_lora_names_its_place():
+    def handler(request):
+        return httpx.Response(422, json={"error": {"code": "lora_unknown", "message": "default has no LoRA 'x'",
+                                                   "fields": {"loras[0].name": ["default has no LoRA 'x'"]}}})
+
+    with pytest.raises(ValidationFailed) as raised:
+        client(handler).submit("x", loras=[{"name": "x", "weight": 1.0}])
+    assert raised.value.code == "lora_unknown" and "loras[0].name" in raised.value.fields
+
+
+async def test_models_list_their_loras_sync_and_async():
+    model = {"name": "default", "state": "ready", "family": "sd1", "variant": "base", "kinds": ["txt2img"],
+             "schedulers": None, "tiers": ["free"], "allowed": True, "loras": ["ink.v2", "watercolour"],
+             "limits": {"native_size": 512, "max_size": 768, "size_multiple": 8, "default_steps": 20, "max_steps": 50,
+                        "default_guidance": 7.0, "max_guidance": 20.0, "negative_prompt": True}}
+    older = {k: v for k, v in model.items() if k != "loras"}  # a platform from before LoRAs
+
+    def handler(request):
+        assert request.url.path == "/api/v1/models"
+        return httpx.Response(200, json={"models": [model, older]})
+
+    assert [m.loras for m in client(handler).models()] == [["ink.v2", "watercolour"], []]
+    async with AsyncAtelier(BASE, "atl_live_test", http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler))) as atelier:
+        assert (await atelier.models())[0].loras == ["ink.v2", "watercolour"]

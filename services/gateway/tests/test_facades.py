@@ -1,18 +1,24 @@
 """The compatible front doors' translations and error shapes, without any server: requests to
-native jobs, native refusals to OpenAI's and AUTOMATIC1111's error bodies, form parsing.
+native jobs, native refusals to OpenAI's and AUTOMATIC1111's error bodies, form parsing, edit
+masks; and (marked integration) A1111's per-key model switch through a real gateway and Redis.
 (tests/e2e/test_facades.py drives them with the real client libraries.)"""
 from __future__ import annotations
 
 import base64
+import io
 import json
 
+import httpx
 import pytest
+import redis
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from app.errors import ApiError
-from app.facades import a1111, openai
+from app.facades import a1111, checkpoints, openai
 from app.facades.forms import image_data_url, parse_form
-from app.facades.native import _basic_secret, native_refusal
+from app.facades.masks import native_mask
+from app.facades.native import Native, _basic_secret, native_refusal
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
@@ -67,6 +73,57 @@ def test_openai_refuses_other_sizes(size):
     with pytest.raises(ApiError) as refused:
         openai.size_of(size)
     assert refused.value.fields == {"size": ["unknown size"]}
+
+
+def png(size=(8, 4), mode="RGBA", color=(0, 0, 0, 255), format="PNG", **save) -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, size, color).save(out, format=format, **save)
+    return out.getvalue()
+
+
+def decoded_mask(data_url: str) -> Image.Image:
+    assert data_url.startswith("data:image/png;base64,")
+    return Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1])))
+
+
+def test_openai_mask_transparency_becomes_the_native_white_repaint_area():
+    mask = Image.new("RGBA", (8, 4), (0, 0, 0, 255))
+    for x in range(4):
+        mask.putpixel((x, 1), (255, 255, 255, 0))  # fully transparent, whatever its colour: edit here
+    mask.putpixel((5, 2), (0, 0, 0, 1))  # almost transparent: kept, as OpenAI keeps it
+    out = io.BytesIO()
+    mask.save(out, format="PNG")
+    native = decoded_mask(native_mask(png(mode="RGB", color=(9, 9, 9)), out.getvalue()))
+    assert native.mode == "L" and native.size == (8, 4)
+    assert [native.getpixel((x, 1)) for x in range(8)] == [255] * 4 + [0] * 4
+    assert native.getpixel((5, 2)) == 0 and native.getpixel((0, 0)) == 0
+
+
+def test_openai_mask_may_be_a_palette_png_with_transparency():
+    palette = Image.new("P", (8, 4), 0)
+    palette.putpalette([0, 0, 0, 255, 255, 255])
+    palette.putpixel((0, 0), 1)
+    out = io.BytesIO()
+    palette.save(out, format="PNG", transparency=1)
+    native = decoded_mask(native_mask(png(), out.getvalue()))
+    assert native.getpixel((0, 0)) == 255 and native.getpixel((1, 0)) == 0
+
+
+@pytest.mark.parametrize("mask, code", [
+    (png(size=(4, 8)), "mask_size_mismatch"),
+    (png(mode="RGB", color=(0, 0, 0)), "invalid_mask"),  # no alpha channel
+    (png(mode="RGB", color=(0, 0, 0), format="JPEG"), "invalid_mask"),
+    (b"\x89PNG\r\n\x1a\nbroken", "invalid_mask"),
+    (png(size=(8, 4), color=(1, 2, 3, 0))[:-30], "invalid_mask"),  # truncated inside its pixels
+    (png(size=(8, 4), color=(1, 2, 3, 0))[:40], "invalid_mask"),  # truncated inside its header chunk
+])
+def test_openai_refuses_masks_it_would_refuse_naming_mask(mask, code):
+    with pytest.raises(ApiError) as refused:
+        native_mask(png(), mask)
+    response = openai.render(refused.value)
+    assert response.status_code == 400
+    assert body_of(response)["error"]["type"] == "invalid_request_error"
+    assert (body_of(response)["error"]["param"], body_of(response)["error"]["code"]) == ("mask", code)
 
 
 # --- AUTOMATIC1111 ---------------------------------------------------------------------------
@@ -142,6 +199,12 @@ def test_a1111_info_is_json_text_with_the_seeds():
 def test_a1111_model_from_override_settings():
     assert a1111.model_requested(a1111.Txt2ImgRequest(override_settings={"sd_model_checkpoint": "tiny [abc123]"})) == "tiny"
     assert a1111.model_requested(a1111.Txt2ImgRequest()) is None
+    assert a1111.checkpoint_model("  ") is None and a1111.checkpoint_model(3) is None
+
+
+def test_a1111_a_body_that_is_no_object_is_fastapis_422():
+    response = a1111.render(ApiError(422, "validation_error", "not an object", fields={"body": ["not an object"]}))
+    assert body_of(response) == {"detail": [{"loc": ["body"], "msg": "not an object", "type": "validation_error"}]}
 
 
 # --- shared ------------------------------------------------------------------------------------
@@ -198,6 +261,26 @@ def test_every_facade_route_needs_credentials(app_client):
         assert response.json()["code"] == "not_authenticated"
     response = app_client.get("/v1/models")
     assert response.status_code == 401 and response.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_a1111_options_take_a_json_object_only(app_client):
+    for body, kind in ((b"[1]", "validation_error"), (b'"default"', "validation_error"), (b"{nope", "json_invalid")):
+        response = app_client.post("/sdapi/v1/options", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 422, body
+        [detail] = response.json()["detail"]
+        assert (detail["loc"], detail["type"]) == (["body"], kind)
+    response = app_client.post("/sdapi/v1/options", json={"sd_model_checkpoint": 5})
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "sd_model_checkpoint"]
+    response = app_client.post("/sdapi/v1/options", json={"sd_model_checkpoint": "default"})
+    assert response.status_code == 401 and response.headers["www-authenticate"] == "Basic"
+
+
+def test_openai_edit_refuses_two_masks_before_anything_else(app_client):
+    files = [("image", ("a.png", png(), "image/png")), ("mask", ("m.png", png(), "image/png")),
+             ("mask", ("n.png", png(), "image/png"))]
+    response = app_client.post("/v1/images/edits", data={"prompt": "x"}, files=files)
+    assert response.status_code == 400
+    assert (response.json()["error"]["param"], response.json()["error"]["code"]) == ("mask", "invalid_mask")
 
 
 def test_bad_bodies_are_refused_in_each_originals_shape(app_client):
@@ -260,3 +343,106 @@ async def test_past_the_bound_the_job_is_canceled_and_the_wait_says_so():
     with pytest.raises(WaitTimeout):
         await native.wait(["a"])
     assert native.canceled == ["a"]
+
+
+# --- A1111's model switch through a real gateway and Redis (the stub plays auth) -----------------
+
+@pytest.fixture
+def served_models(monkeypatch):
+    """The catalogue and the job API as the facades see them: jobs submitted are recorded and end
+    at once (the stub upstream plays auth only)."""
+    submitted: list[dict] = []
+
+    async def model_names(self):
+        return ["default", "tiny-sd", "tiny-sdxl"]
+
+    async def submit(self, job, idempotency_key=None):
+        submitted.append(job)
+        return {"id": f"job-{len(submitted)}"}
+
+    async def wait(self, job_ids):
+        job = submitted[-1]
+        return [{"id": job_ids[0], "status": "succeeded", "images": [], "created_at": "2026-12-01T10:00:00+00:00",
+                 "params": {**job, "model": job.get("model", "default"), "steps": 4}}]
+    monkeypatch.setattr(Native, "model_names", model_names)
+    monkeypatch.setattr(Native, "submit", submit)
+    monkeypatch.setattr(Native, "wait", wait)
+    return submitted
+
+
+@pytest.mark.integration
+def test_a1111_options_switch_the_model_for_that_key_alone(gateway, upstream, provisioned, served_models):
+    key, key_id = upstream.issue_key()
+    other, _ = upstream.issue_key()
+    with httpx.Client(base_url=gateway.base_url, timeout=10, trust_env=False) as client:
+        assert client.get("/sdapi/v1/options", auth=("u", key)).json()["sd_model_checkpoint"] == "default"
+        options = {"sd_model_checkpoint": "tiny-sd [0123abcd]", "samples_format": "jpg", "CLIP_stop_at_last_layers": 2}
+        response = client.post("/sdapi/v1/options", auth=("u", key), json=options)
+        assert response.status_code == 200 and response.json() is None  # A1111 answers null
+        assert client.get("/sdapi/v1/options", auth=("u", key)).json()["sd_model_checkpoint"] == "tiny-sd"
+        assert client.get("/sdapi/v1/options", auth=("u", other)).json()["sd_model_checkpoint"] == "default"
+
+        assert client.post("/sdapi/v1/txt2img", auth=("u", key), json={"prompt": "a"}).status_code == 200
+        client.post("/sdapi/v1/txt2img", auth=("u", key),
+                    json={"prompt": "b", "override_settings": {"sd_model_checkpoint": "tiny-sdxl"}})
+        client.post("/sdapi/v1/txt2img", auth=("u", other), json={"prompt": "c"})
+        assert [job.get("model") for job in served_models] == ["tiny-sd", "tiny-sdxl", None]
+
+        unknown = client.post("/sdapi/v1/options", auth=("u", key), json={"sd_model_checkpoint": "nope"})
+        assert unknown.status_code == 404
+        assert unknown.json() == {"error": "HTTPException", "detail": "model 'nope' not found", "body": "",
+                                  "errors": "404: model 'nope' not found", "code": "model_not_found"}
+        assert client.get("/sdapi/v1/options", auth=("u", key)).json()["sd_model_checkpoint"] == "tiny-sd"  # unchanged
+    stored = redis.Redis.from_url(provisioned["ATELIER_REDIS_URL"])
+    try:
+        name = f"{provisioned['ATELIER_REDIS_PREFIX']}a1111-checkpoint:key:{key_id}"
+        assert stored.get(name) == b"tiny-sd"
+        assert checkpoints.CHECKPOINT_TTL_S - 60 < stored.ttl(name) <= checkpoints.CHECKPOINT_TTL_S
+    finally:
+        stored.close()
+
+
+@pytest.mark.integration
+def test_openai_edit_with_a_mask_is_an_inpaint_job(gateway, upstream, served_models):
+    key, _ = upstream.issue_key()
+    mask = Image.new("RGBA", (64, 64), (0, 0, 0, 255))
+    mask.paste((0, 0, 0, 0), (0, 0, 32, 64))  # the left half is edited
+    out = io.BytesIO()
+    mask.save(out, format="PNG")
+    files = [("image", ("a.png", png(size=(64, 64), mode="RGB", color=(200, 40, 40)), "image/png")),
+             ("mask", ("m.png", out.getvalue(), "image/png"))]
+    with httpx.Client(base_url=gateway.base_url, timeout=10, trust_env=False) as client:
+        response = client.post("/v1/images/edits", data={"prompt": "x"}, files=files, headers={"Authorization": f"Bearer {key}"})
+        assert response.status_code == 200, response.text
+        [job] = served_models
+        assert (job["kind"], job["strength"]) == ("inpaint", 1.0)
+        native = decoded_mask(job["mask"])
+        assert (native.getpixel((0, 0)), native.getpixel((63, 63))) == (255, 0)
+
+        files[1] = ("mask", ("m.png", png(size=(32, 32)), "image/png"))
+        response = client.post("/v1/images/edits", data={"prompt": "x"}, files=files, headers={"Authorization": f"Bearer {key}"})
+        assert response.status_code == 400 and response.json()["error"]["param"] == "mask"
+        assert len(served_models) == 1
+
+
+@pytest.mark.integration
+def test_a1111_without_the_checkpoint_store_the_answer_is_a_503_not_the_wrong_model(gateway, upstream, swap_state, served_models):
+    class Away:
+        async def getex(self, *args, **kwargs):
+            raise redis.ConnectionError("down")
+
+        async def get(self, *args, **kwargs):  # the API key cache, the revocation checks: they fail open
+            raise redis.ConnectionError("down")
+
+        async def set(self, *args, **kwargs):
+            raise redis.ConnectionError("down")
+
+    key, _ = upstream.issue_key()
+    swap_state("redis", Away())
+    with httpx.Client(base_url=gateway.base_url, timeout=10, trust_env=False) as client:
+        response = client.post("/sdapi/v1/txt2img", auth=("u", key), json={"prompt": "a"})
+        assert response.status_code == 503 and response.headers["retry-after"] == "5"
+        assert response.json()["code"] == "settings_unavailable" and served_models == []
+        response = client.post("/sdapi/v1/txt2img", auth=("u", key),
+                               json={"prompt": "a", "override_settings": {"sd_model_checkpoint": "tiny-sd"}})
+        assert response.status_code == 200 and served_models[0]["model"] == "tiny-sd"  # no stored choice needed

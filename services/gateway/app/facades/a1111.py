@@ -4,6 +4,8 @@
 
 Field names and defaults follow stable-diffusion-webui's modules/api/models.py; answers are
 `{"images": [base64 PNG], "parameters": {the request with its defaults}, "info": "<JSON text>"}`.
+`POST /options` with `sd_model_checkpoint` switches the model as A1111's does, for the caller
+alone (checkpoints.py): A1111's model is global, here each job names its own.
 Errors as its api_middleware writes them, `{"error", "detail", "body", "errors"}` (plus the
 platform's machine-readable `code`), and FastAPI's `{"detail": [...]}` for a 422. Its clients
 authenticate with HTTP basic auth (`--api-auth`): the password is an API key here.
@@ -25,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..api.routes.proxy import read_body_limited
 from ..errors import ApiError
 from ..routing import MIB
+from . import checkpoints
 from .errors import kept_headers, route_class, validation_error
 from .forms import image_data_url
 from .native import Native, WaitTimeout, native_for
@@ -49,7 +52,7 @@ _FIELDS = {"guidance": "cfg_scale", "init_image": "init_images", "strength": "de
 def render(error: ApiError) -> JSONResponse:
     if error.status == 422 and error.fields:
         # FastAPI's own validation answer, which A1111 leaves in place.
-        detail = [{"loc": ["body", _FIELDS.get(name, name)], "msg": message, "type": error.code}
+        detail = [{"loc": ["body"] if name == "body" else ["body", _FIELDS.get(name, name)], "msg": message, "type": error.code}
                   for name, messages in error.fields.items() for message in messages]
         return JSONResponse({"detail": detail}, status_code=422, headers=kept_headers(error) or None)
     body = {"error": "HTTPException", "detail": error.message, "body": "", "errors": f"{error.status}: {error.message}",
@@ -102,6 +105,15 @@ class Img2ImgRequest(Txt2ImgRequest):
     include_init_images: bool = False
 
 
+class OptionsIn(BaseModel):
+    """A1111's settings: only `sd_model_checkpoint` means something here (a title from
+    /sd-models, ' [hash]' allowed). The others (A1111 has hundreds) are accepted and ignored,
+    as a client that sets them alongside the model expects."""
+    model_config = ConfigDict(extra="allow")
+
+    sd_model_checkpoint: str | None = None
+
+
 class ImagesOut(BaseModel):
     images: list[str] | None = Field(description="base64 PNGs")
     parameters: dict[str, Any]
@@ -148,7 +160,13 @@ def _body_schema(model: type[BaseModel]) -> dict:
 
 
 async def _read(request: Request, model: type[BaseModel]) -> Any:
-    raw = parse_json_body(await read_body_limited(request, MAX_BODY_BYTES), json_limits(request))
+    try:
+        raw = parse_json_body(await read_body_limited(request, MAX_BODY_BYTES), json_limits(request))
+    except ApiError as exc:
+        if exc.code != "invalid_json":
+            raise
+        # FastAPI's answer to a body that does not parse, as A1111's clients get it there.
+        raise ApiError(422, "json_invalid", exc.message, fields={"body": [exc.message]}) from exc
     if not isinstance(raw, dict):
         raise ApiError(422, "validation_error", "the body must be a JSON object", fields={"body": ["not an object"]})
     try:
@@ -165,12 +183,21 @@ def scheduler_of(body: Txt2ImgRequest) -> str:
     return scheduler
 
 
-def model_requested(body: Txt2ImgRequest) -> str | None:
-    """override_settings.sd_model_checkpoint; A1111 titles may end in ' [hash]'."""
-    checkpoint = (body.override_settings or {}).get("sd_model_checkpoint")
+def checkpoint_model(checkpoint: Any) -> str | None:
+    """The model an `sd_model_checkpoint` value names: A1111 titles may end in ' [hash]'."""
     if not isinstance(checkpoint, str) or not checkpoint.strip():
         return None
     return checkpoint.split(" [", 1)[0].strip()
+
+
+def model_requested(body: Txt2ImgRequest) -> str | None:
+    """override_settings.sd_model_checkpoint: this request's model, over the one /options set."""
+    return checkpoint_model((body.override_settings or {}).get("sd_model_checkpoint"))
+
+
+async def refuse_unknown_model(native: Native, model: str) -> None:
+    if model not in await native.model_names():
+        raise ApiError(404, "model_not_found", f"model {model!r} not found")
 
 
 def refuse_unsupported(body: Txt2ImgRequest) -> None:
@@ -252,9 +279,9 @@ async def generate(request: Request, body: Txt2ImgRequest) -> ImagesOut:
     refuse_unsupported(body)
     sampler = body.sampler_name or body.sampler_index
     async with native_for(request) as native:
-        model = model_requested(body)
-        if model is not None and model not in await native.model_names():
-            raise ApiError(404, "model_not_found", f"model {model!r} not found")
+        model = model_requested(body) or await checkpoints.recall(request, native.identity)
+        if model is not None:
+            await refuse_unknown_model(native, model)
         submitted = await native.submit(native_job(body, model), request.headers.get("idempotency-key"))
         try:
             [ended] = await native.wait([submitted["id"]])
@@ -338,11 +365,30 @@ async def samplers(request: Request) -> list[Sampler]:
         return [Sampler(name=name, aliases=aliases, options={}) for name, (_, aliases) in SAMPLERS.items()]
 
 
-@router.get("/options", responses=_ERRORS, summary="Settings (AUTOMATIC1111-compatible; read only)")
+@router.get("/options", responses=_ERRORS, summary="Settings (AUTOMATIC1111-compatible): the model is the one you set")
 async def options(request: Request) -> dict[str, Any]:
     async with native_for(request) as native:
-        return {"sd_model_checkpoint": (await native.model_names())[0], "samples_format": "png", "sd_checkpoint_hash": None,
-                "CLIP_stop_at_last_layers": 1, "eta_noise_seed_delta": 0}
+        chosen = await checkpoints.recall(request, native.identity)
+        return {"sd_model_checkpoint": chosen or (await native.model_names())[0], "samples_format": "png",
+                "sd_checkpoint_hash": None, "CLIP_stop_at_last_layers": 1, "eta_noise_seed_delta": 0}
+
+
+@router.post("/options", responses={**_ERRORS, 404: {"model": HTTPError, "description": "model_not_found: not in /sd-models"}},
+             openapi_extra=_body_schema(OptionsIn),
+             summary="Set settings (AUTOMATIC1111-compatible): sd_model_checkpoint picks your model; others are ignored")
+async def set_options(request: Request) -> None:
+    """As A1111's: `null` once set. The model is kept for the calling API key (30 days from
+    its last use) and used by txt2img/img2img that name none in override_settings."""
+    body = await _read(request, OptionsIn)
+    async with native_for(request) as native:
+        if body.sd_model_checkpoint is not None:
+            model = checkpoint_model(body.sd_model_checkpoint)
+            if model is None:
+                raise ApiError(422, "validation_error", "sd_model_checkpoint is empty",
+                               fields={"sd_model_checkpoint": ["a model title from /sd-models"]})
+            await refuse_unknown_model(native, model)
+            await checkpoints.remember(request, native.identity, model)
+    return None
 
 
 @router.get("/scripts", responses=_ERRORS, summary="Scripts (AUTOMATIC1111-compatible; none here)")

@@ -1,5 +1,6 @@
 """OpenAI's Images API over the native job API: `POST /v1/images/generations` (txt2img),
-`POST /v1/images/edits` (img2img from an uploaded image), `GET /v1/models`.
+`POST /v1/images/edits` (img2img from an uploaded image; inpaint where its `mask` is
+transparent, masks.py), `GET /v1/models`.
 
 Shapes follow OpenAI's (openai-openapi; openai-python's `ImagesResponse`, `Image`, `Model`):
 `{"created", "data": [{"url"} | {"b64_json"}]}`, errors `{"error": {"message", "type", "param",
@@ -18,12 +19,14 @@ from atelier_kit.fastapi import json_limits, parse_json_body
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from ..api.routes.proxy import read_body_limited
 from ..errors import ApiError
 from ..routing import MIB
 from .errors import kept_headers, route_class, validation_error
 from .forms import image_data_url, parse_form
+from .masks import native_mask
 from .native import Native, WaitTimeout, first_field, native_for
 
 # The OpenAI sizes; each must still fit the caller's tier (the native API decides).
@@ -198,10 +201,12 @@ _FORM_TEXT = ("prompt", "model", "n", "size", "response_format", "user", "qualit
 
 
 @router.post("/v1/images/edits", response_model=ImagesResponse, response_model_exclude_none=True, responses=_ERRORS,
-             summary="Edit an image (OpenAI-compatible): img2img from the uploaded image",
+             summary="Edit an image (OpenAI-compatible): img2img from the uploaded image; with a mask, its transparent area is repainted",
              openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                  "type": "object", "required": ["image", "prompt"],
                  "properties": {"image": {"type": "string", "format": "binary"}, "prompt": {"type": "string"},
+                                "mask": {"type": "string", "format": "binary",
+                                         "description": "a PNG the image's size; fully transparent pixels (alpha 0) are repainted"},
                                 "model": {"type": "string"}, "n": {"type": "integer", "minimum": 1, "maximum": N_MAX},
                                 "size": {"type": "string"}, "response_format": {"type": "string", "enum": ["url", "b64_json"]}}}}}}})
 async def edit_image(request: Request) -> ImagesResponse:
@@ -209,11 +214,10 @@ async def edit_image(request: Request) -> ImagesResponse:
     images = [p for p in parts if p.name in ("image", "image[]")]
     if len(images) != 1:
         raise ApiError(400, "invalid_image", "send exactly one image", fields={"image": ["exactly one image"]})
-    if any(p.name == "mask" for p in parts):
-        # OpenAI's masks mark the area to edit by transparency; the platform's are black and white.
-        raise ApiError(400, "unsupported_parameter", "mask is not supported here: edits repaint the whole image",
-                       fields={"mask": ["not supported"]})
-    unknown = sorted({p.name for p in parts} - {"image", "image[]", *_FORM_TEXT})
+    masks = [p for p in parts if p.name == "mask"]
+    if len(masks) > 1:
+        raise ApiError(400, "invalid_mask", "send at most one mask", fields={"mask": ["at most one mask"]})
+    unknown = sorted({p.name for p in parts} - {"image", "image[]", "mask", *_FORM_TEXT})
     if unknown:
         raise ApiError(400, "unknown_parameter", f"unrecognized request argument supplied: {unknown[0]}", fields={unknown[0]: ["unknown"]})
     values: dict[str, Any] = {p.name: p.text() for p in parts if p.name in _FORM_TEXT}
@@ -226,6 +230,12 @@ async def edit_image(request: Request) -> ImagesResponse:
     async with native_for(request) as native:
         job = {"kind": "img2img", "prompt": body.prompt, "n": body.n or 1, "init_image": init_image,
                **await model_of(native, body.model), **dimensions}
+        if masks:
+            # Decoded only for a caller who authenticated. The masked area is made anew, as
+            # OpenAI's edit does (full strength); unmasked, the whole image is reworked at the
+            # platform's default strength.
+            mask = await run_in_threadpool(native_mask, images[0].data, masks[0].data)
+            job.update(kind="inpaint", mask=mask, strength=1.0)
         return await generate(request, native, job, body.response_format or "url")
 
 
