@@ -9,6 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ENV_FILE := var/dev.env
 MODEL_DIR := var/models/tiny-sd
+LORA_DIR := var/models/loras
 WEB_SOURCES := $(shell find web_client/src web_client/index.html web_client/vite.config.* web_client/tsconfig*.json -type f 2>/dev/null)
 
 # Container images and the compose stack (infra/images, infra/compose) run with podman.
@@ -64,7 +65,14 @@ $(MODEL_DIR)/.complete: | venv
 	  ../../$(PY) -m atelier_inference.tiny_model --family $$family --out $(CURDIR)/var/models/tiny-$$family || exit 1; done
 	@touch $@
 
-model: $(MODEL_DIR)/.complete
+# Two random LoRAs for the tiny SD model, which the development worker offers (ATELIER_LORA_DIR).
+$(LORA_DIR)/.complete: $(MODEL_DIR)/.complete
+	@echo "==> making tiny LoRA adapters for it in $(LORA_DIR)"
+	@cd services/inference && for name in ink-sketch fine-detail; do \
+	  ../../$(PY) -m atelier_inference.tiny_model --out $(CURDIR)/$(MODEL_DIR) --lora $(CURDIR)/$(LORA_DIR)/$$name.safetensors || exit 1; done
+	@touch $@
+
+model: $(MODEL_DIR)/.complete $(LORA_DIR)/.complete
 
 up: system venv web model
 	@infra/local/provision.sh $(ENV_FILE)

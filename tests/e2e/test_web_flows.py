@@ -18,7 +18,7 @@ SHOTS = ROOT / "test-results" / "e2e" / "web"
 UNSUPPORTED = 3
 
 
-@pytest.mark.parametrize("flow", ["account", "generate", "billing", "keys", "finish", "jobs", "gallery", "edit", "preview", "plans", "webhooks"])
+@pytest.mark.parametrize("flow", ["account", "generate", "billing", "keys", "finish", "jobs", "gallery", "edit", "preview", "plans", "webhooks", "loras"])
 def test_web_flow(platform, flow):
     SHOTS.mkdir(parents=True, exist_ok=True)
     env = platform["env"]

@@ -1,7 +1,7 @@
 // End-to-end flows through the SPA in headless Chromium, against a running platform.
 //
 //   BASE_URL=http://localhost:8000 ATELIER_MAIL_DIR=var/mail SCREENSHOT_DIR=test-results \
-//     node e2e/flows.mjs account|generate|billing|keys|finish|jobs|gallery|edit|preview|plans|webhooks
+//     node e2e/flows.mjs account|generate|billing|keys|finish|jobs|gallery|edit|preview|plans|webhooks|loras
 //
 // Exit 0: passed; 1: failed; 3: the platform lacks a route this flow needs (the pytest wrapper skips).
 import path from "node:path";
@@ -11,6 +11,7 @@ import {
 import { edit } from "./editFlow.mjs";
 import { gallery } from "./galleryFlow.mjs";
 import { jobs } from "./jobsFlow.mjs";
+import { loras } from "./lorasFlow.mjs";
 import { plans } from "./plansFlow.mjs";
 import { preview } from "./previewFlow.mjs";
 import { webhooks } from "./webhooksFlow.mjs";
@@ -390,7 +391,7 @@ async function finish({ page, step, shot }) {
   await page.getByTestId("offline-banner").waitFor({ state: "detached" });
 }
 
-const FLOWS = { account, generate, billing, keys, finish, jobs, gallery, edit, preview, plans, webhooks };
+const FLOWS = { account, generate, billing, keys, finish, jobs, gallery, edit, preview, plans, webhooks, loras };
 const name = process.argv[2];
 if (!FLOWS[name]) {
   console.error(`usage: node e2e/flows.mjs ${Object.keys(FLOWS).join("|")}`);

@@ -1,5 +1,6 @@
 import type { FieldErrors, ModelInfo, Usage } from "./api";
 import { costInWords, costUnits } from "./cost";
+import type { LoraChoice } from "./loras";
 
 /** Sides the width and height selects offer (576 makes 16:9 and 9:16 exact at 1024). */
 export const SIZES = [256, 384, 512, 576, 640, 768, 1024] as const;
@@ -46,9 +47,13 @@ export interface GenerateValues {
   strength: string;
   /** The catalogue's name (GET /api/v1/models); absent in drafts kept before there was a choice. */
   model?: string;
+  /** LoRA adapters of the model, in the order they apply; read through `lorasOf` (a draft may hold anything). */
+  loras?: LoraChoice[];
+  /** The person chose the width or height themselves (or a picture's size set them): a new model keeps that size. */
+  customSize?: boolean;
 }
 
-/** A shape the form offers, at the largest size of that shape the plan allows. */
+/** A shape the form offers, at the size that suits the plan and the model. */
 export interface SizePreset {
   ratio: string;
   /** null: no size of this shape fits the plan. */
@@ -57,22 +62,44 @@ export interface SizePreset {
 
 export const ASPECT_RATIOS = ["1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16"] as const;
 
-/** For each ratio, the largest width×height from SIZES of exactly that shape within the plan's
- * limits (any size without limits), so a preset always matches the width and height selects. */
-export function sizePresets(limits: Limits): SizePreset[] {
+/** Whether the model takes this side: at most its largest, a multiple of its step. */
+function modelTakes(side: number, model: ModelInfo | null): boolean {
+  return !model || (side <= model.limits.max_size && side % model.limits.size_multiple === 0);
+}
+
+/** For each ratio, a width×height from SIZES of exactly that shape within the plan's limits (any
+ * size without limits) and the model's, so a preset always matches the width and height selects.
+ * Without a model: the largest such size. With one: the size nearest the model's native area
+ * (native×native, what it was made for), the larger on a tie, so a 1024 model offers 1024×576
+ * where a 512 model offers 576×384. */
+export function sizePresets(limits: Limits, model: ModelInfo | null = null): SizePreset[] {
   const maxWidth = limits?.max_width ?? Infinity;
   const maxHeight = limits?.max_height ?? Infinity;
+  const native = model ? Math.min(model.limits.native_size, model.limits.max_size) ** 2 : Infinity;
+  // Distance from the native area on a log scale: twice the area is as far as half of it.
+  const distance = (width: number, height: number) => (model ? Math.abs(Math.log((width * height) / native)) : -width * height);
   return ASPECT_RATIOS.map((ratio) => {
     const [across, down] = ratio.split(":").map(Number);
     let best: SizePreset["size"] = null;
     for (const width of SIZES) {
       for (const height of SIZES) {
         if (width * down !== height * across || width > maxWidth || height > maxHeight) continue;
-        if (!best || width * height > best.width * best.height) best = { width, height };
+        if (!modelTakes(width, model) || !modelTakes(height, model)) continue;
+        const nearer = !best || distance(width, height) < distance(best.width, best.height)
+          || (distance(width, height) === distance(best.width, best.height) && width * height > best.width * best.height);
+        if (nearer) best = { width, height };
       }
     }
     return { ratio, size: best };
   });
+}
+
+/** The preset ratio a width×height has exactly ("16:9"), or null for any other shape. */
+export function ratioOf(width: number, height: number): string | null {
+  return ASPECT_RATIOS.find((ratio) => {
+    const [across, down] = ratio.split(":").map(Number);
+    return width > 0 && width * down === height * across;
+  }) ?? null;
 }
 
 export type Limits = Usage["limits"] | null;
@@ -139,18 +166,36 @@ export function modelFamily(model: ModelInfo): string {
   return model.variant === "base" ? family : `${family} ${model.variant}`;
 }
 
-/** The form's values moved onto a model: its native size (within the plan), its steps and
- * guidance, and nothing it cannot take (a negative prompt, a kind, a scheduler). */
+/** The form's values moved onto a model: its steps and guidance, nothing it cannot take (a
+ * negative prompt, a kind, a scheduler), and its size (see `sizeForModel`). LoRAs the model does
+ * not offer are the form's to drop, with a word to the person. */
 export function valuesForModel(v: GenerateValues, model: ModelInfo, limits: Limits): GenerateValues {
   const m = model.limits;
-  const side = (planMax: number | undefined) => String(largestSide(Math.min(m.native_size, m.max_size, planMax ?? Infinity), m.size_multiple));
+  const size = sizeForModel(v, model, limits);
   return {
-    ...v, model: model.name, width: side(limits?.max_width), height: side(limits?.max_height),
+    ...v, model: model.name, width: String(size.width), height: String(size.height),
+    customSize: size.kept && v.customSize,
     steps: String(m.default_steps), guidance: String(m.default_guidance),
     negativePrompt: m.negative_prompt ? v.negativePrompt : "",
     kind: (model.kinds as string[]).includes(v.kind) ? v.kind : "txt2img",
     scheduler: !model.schedulers || model.schedulers.includes(v.scheduler) ? v.scheduler : "default",
   };
+}
+
+/** The size on a new model: a size the person chose stays while the model and the plan take it;
+ * any other moves to the model's preset of the same shape (native-sized, within the plan), or to
+ * its native square when the shape is not a preset's. */
+export function sizeForModel(v: GenerateValues, model: ModelInfo, limits: Limits): { width: number; height: number; kept: boolean } {
+  const width = Number(v.width);
+  const height = Number(v.height);
+  const fits = (side: number, planMax: number | undefined) => side > 0 && modelTakes(side, model) && side <= (planMax ?? Infinity);
+  if (v.customSize && fits(width, limits?.max_width) && fits(height, limits?.max_height)) return { width, height, kept: true };
+  const ratio = ratioOf(width, height);
+  const preset = ratio ? sizePresets(limits, model).find((p) => p.ratio === ratio)?.size : null;
+  if (preset) return { ...preset, kept: false };
+  const m = model.limits;
+  const side = (planMax: number | undefined) => largestSide(Math.min(m.native_size, m.max_size, planMax ?? Infinity), m.size_multiple);
+  return { width: side(limits?.max_width), height: side(limits?.max_height), kept: false };
 }
 
 /** The largest side the selects offer that is at most `max` and a multiple of `multiple`. */

@@ -66,6 +66,12 @@ def tiny_family_models() -> str:
                     if (models / f"tiny-{family}" / "model_index.json").is_file())
 
 
+def tiny_loras_dir() -> str:
+    """The folder of LoRAs `make model` writes for the tiny SD model, once it has ("": none)."""
+    loras = ROOT / "var" / "models" / "loras"
+    return str(loras) if (loras / ".complete").is_file() else ""
+
+
 def platform_env(*, var_dir: Path, connections: dict[str, str], ports: dict[str, int] | None = None, keep: dict[str, str] | None = None) -> dict[str, str]:
     """Everything every process reads. ``connections`` holds the database URLs, the AMQP
     URL and the Redis URL/prefix; ``keep`` holds values (secrets) to preserve."""
@@ -100,6 +106,8 @@ def platform_env(*, var_dir: Path, connections: dict[str, str], ports: dict[str,
         "ATELIER_MODEL": keep.get("ATELIER_MODEL", str(ROOT / "var" / "models" / "tiny-sd")),
         # The other families' tiny models (make model), offered beside the default one.
         "ATELIER_MODELS": keep.get("ATELIER_MODELS", tiny_family_models()),
+        # The tiny SD model's LoRAs (make model), offered as a partner's would be.
+        "ATELIER_LORA_DIR": keep.get("ATELIER_LORA_DIR", tiny_loras_dir()),
         "ATELIER_WEB_DIST": str(ROOT / "web_client" / "dist"),
         "PYTHONUNBUFFERED": "1",
         **connections,

@@ -13,6 +13,7 @@ platform exercises the real loading path on a laptop. Its pictures are noise.
 from __future__ import annotations
 
 import argparse
+import zlib
 import json
 import shutil
 import sys
@@ -265,7 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.lora:
         if args.family != "sd1":
             parser.error("--lora makes a LoRA for the tiny SD model (--family sd1)")
-        build_lora(resolve_path(out), resolve_path(args.lora))
+        lora = resolve_path(args.lora)
+        # Each name its own weights, the same ones on every machine.
+        build_lora(resolve_path(out), lora, seed=SEED + zlib.crc32(lora.stem.encode()) % 100_000)
     return 0
 
 

@@ -3,6 +3,7 @@ import { ApiError, SCHEDULERS, TERMINAL_STATUSES, type ApiClient, type FieldErro
 import { costInWords, costUnits } from "../cost";
 import { useStoredDraft } from "../hooks/useStoredDraft";
 import { fitWithin, jobSide, type InputImage } from "../imageInput";
+import { droppedNotice, isLoraField, loraFocusId, lorasOf, lorasRequest, offeredLoras, validateLoras, type LoraChoice } from "../loras";
 import { hasPaint, maskDataUrl, type Stroke } from "../mask";
 import { Link } from "../router";
 import {
@@ -15,12 +16,14 @@ import { Field } from "./Field";
 import { InputImagePicker } from "./InputImagePicker";
 import { JobCost } from "./JobCost";
 import { jobPath } from "./JobView";
+import { LoraPicker } from "./LoraPicker";
 import { MaskPainter } from "./MaskPainter";
 import { SizePresets } from "./SizePresets";
 
 export const DEFAULT_VALUES: GenerateValues = {
   kind: "txt2img", prompt: "", negativePrompt: "", width: "256", height: "256", steps: "20", guidance: "7.5",
   seedMode: "random", seed: "", scheduler: "default", n: "1", strength: String(STRENGTH_DEFAULT), model: "default",
+  loras: [], customSize: false,
 };
 
 const STATE_WORDS: Record<ModelInfo["state"], string> = { ready: "ready", cold: "starts on first use", unavailable: "unavailable" };
@@ -46,7 +49,7 @@ export function valuesFromParams(params: Record<string, unknown>, seed?: number)
     // One image's seed reproduces that image: a batch would add the seeds after it.
     n: seed === undefined ? str("n", "1") : "1",
     seedMode: fixed === undefined ? "random" : "fixed", seed: fixed === undefined ? "" : String(fixed),
-    model: str("model", "default"),
+    model: str("model", "default"), loras: lorasOf(params.loras), customSize: false,
   };
 }
 
@@ -88,6 +91,7 @@ function toRequest(v: GenerateValues, { input, strokes }: EditInputs, usage: Usa
   if (v.negativePrompt.trim() && model?.limits.negative_prompt !== false) request.negative_prompt = v.negativePrompt.trim();
   if (v.seedMode === "fixed") request.seed = Number(v.seed);
   if (v.scheduler !== "default") request.scheduler = v.scheduler;
+  Object.assign(request, lorasRequest(lorasOf(v.loras)));
   if (v.kind !== "txt2img" && input) {
     request.init_image = input.ref;
     request.strength = Number(v.strength);
@@ -107,6 +111,9 @@ const FIELD_NAMES: Record<string, keyof GenerateValues> = {
 const OWN_FIELDS = new Set(["init_image", "mask", "cost"]);
 /** The element that takes focus for an error on each field, where its id differs from the name. */
 const FOCUS_IDS: Record<string, string> = { negative_prompt: "negative-prompt", init_image: "init_image", mask: "mask", cost: "cost" };
+const focusId = (field: string) => (isLoraField(field) ? loraFocusId(field) : FOCUS_IDS[field] ?? field);
+/** Only the errors of the LoRA chooser, or all the others. */
+const loraErrors = (errors: FieldErrors, lora: boolean) => Object.fromEntries(Object.entries(errors).filter(([name]) => isLoraField(name) === lora));
 
 const SHORTCUT = typeof navigator !== "undefined" && /Mac|iP(hone|ad|od)/.test(navigator.platform) ? "⌘+Enter" : "Ctrl+Enter";
 
@@ -148,6 +155,27 @@ export function GenerateForm({ api, busy, usage, models = null, preset, inputPre
   // The chosen model's entry; the form's controls follow its family's limits.
   const model = models?.find((m) => m.name === (v.model ?? "default")) ?? null;
   const modelLimits = model?.limits ?? null;
+  const loras = lorasOf(v.loras);
+  const [loraNotice, setLoraNotice] = useState<string | null>(null);
+  const offered = offeredLoras(model);
+
+  // LoRAs the chosen model does not offer go, with a word why: after a change of model, a catalogue
+  // that changed (a worker left), or a draft or job from before. Not while the catalogue loads.
+  useEffect(() => {
+    if (!models) return;
+    const dropped = loras.filter((lora) => !offered.includes(lora.name)).map((lora) => lora.name);
+    if (!dropped.length) return;
+    setV((old) => ({ ...old, loras: lorasOf(old.loras).filter((lora) => offered.includes(lora.name)) }));
+    setFields((old) => loraErrors(old, false));
+    setLoraNotice(droppedNotice(model?.name ?? null, dropped));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [models, model?.name, offered.join("\n"), loras.map((lora) => lora.name).join("\n")]);
+
+  function chooseLoras(next: LoraChoice[]) {
+    setV((old) => ({ ...old, loras: next }));
+    setFields((old) => loraErrors(old, false));
+    setLoraNotice(null);
+  }
 
   useEffect(() => {
     if (preset) {
@@ -171,24 +199,27 @@ export function GenerateForm({ api, busy, usage, models = null, preset, inputPre
     const size = maskSize(next, usage);
     setV((old) => ({
       ...old, kind: old.kind === "txt2img" ? "img2img" : old.kind,
-      width: String(jobSide(size.width)), height: String(jobSide(size.height)),
+      width: String(jobSide(size.width)), height: String(jobSide(size.height)), customSize: true,
     }));
   }
 
   const set = (name: keyof GenerateValues) => (event: { target: { value: string } }) =>
     setV((old) => ({ ...old, [name]: event.target.value }));
+  // A side chosen by hand stays when the model changes (a preset's moves with the model).
+  const setSide = (name: "width" | "height") => (event: { target: { value: string } }) =>
+    setV((old) => ({ ...old, [name]: event.target.value, customSize: true }));
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const errors = {
       ...validateGenerate(v, limits, usage?.remaining.images_today ?? null), ...validateModel(v, model),
-      ...validateInputs(v.kind, input !== null, hasPaint(strokes)),
+      ...validateInputs(v.kind, input !== null, hasPaint(strokes)), ...validateLoras(loras, model),
     };
     setFields(errors);
     setBanner(null);
     if (hasErrors(errors)) {
       const first = Object.keys(errors)[0];
-      document.getElementById(FOCUS_IDS[first] ?? first)?.focus();
+      document.getElementById(focusId(first))?.focus();
       return;
     }
     setSending(true);
@@ -202,7 +233,7 @@ export function GenerateForm({ api, busy, usage, models = null, preset, inputPre
       } else if (error instanceof ApiError && hasErrors(error.fields)) {
         setFields(error.fields);
         // Errors about fields this form does not show still need to be seen.
-        const other = Object.entries(error.fields).filter(([name]) => !(name in FIELD_NAMES) && !OWN_FIELDS.has(name));
+        const other = Object.entries(error.fields).filter(([name]) => !(name in FIELD_NAMES) && !OWN_FIELDS.has(name) && !isLoraField(name));
         setBanner(other.length ? `${error.message} (${other.map(([n, m]) => `${n}: ${m.join(" ")}`).join("; ")})` : error.message);
       } else if (error instanceof ApiError && error.code === "email_unverified") {
         setBanner("Verify your e-mail address before generating: open the link we sent you (see your account page to resend it).");
@@ -273,6 +304,7 @@ export function GenerateForm({ api, busy, usage, models = null, preset, inputPre
                   const next = models.find((m) => m.name === event.target.value);
                   if (next) setV((old) => valuesForModel(old, next, limits));
                   setFields(({ model: _model, ...rest }) => rest);
+                  setLoraNotice(null);
                 }}>
                 {models.map((m) => (
                   <option key={m.name} value={m.name} disabled={m.state === "unavailable" || !m.allowed}>
@@ -283,6 +315,8 @@ export function GenerateForm({ api, busy, usage, models = null, preset, inputPre
             )}
           </Field>
         )}
+        <LoraPicker model={model} anyOffered={Boolean(models?.some((m) => m.loras?.length))} chosen={loras}
+          errors={loraErrors(fields, true)} notice={loraNotice} disabled={sending} onChange={chooseLoras} />
         <fieldset className="kind-choice">
           <legend>What to make</legend>
           {KINDS.map(({ kind, label, hint }) => {
@@ -339,12 +373,12 @@ export function GenerateForm({ api, busy, usage, models = null, preset, inputPre
             )}
           </Field>
         )}
-        <SizePresets width={v.width} height={v.height} limits={limits}
-          onPick={(width, height) => setV((old) => ({ ...old, width: String(width), height: String(height) }))} />
+        <SizePresets width={v.width} height={v.height} limits={limits} model={model}
+          onPick={(width, height) => setV((old) => ({ ...old, width: String(width), height: String(height), customSize: false }))} />
         <div className="row">
           <Field id="width" label="Width" errors={fields.width}>
             {(describedBy, invalid) => (
-              <select id="width" value={v.width} onChange={set("width")} aria-describedby={describedBy}
+              <select id="width" value={v.width} onChange={setSide("width")} aria-describedby={describedBy}
                 aria-invalid={invalid} data-testid="width-select">
                 {sides(v.width).map(sizeOption(limits?.max_width))}
               </select>
@@ -352,7 +386,7 @@ export function GenerateForm({ api, busy, usage, models = null, preset, inputPre
           </Field>
           <Field id="height" label="Height" errors={fields.height}>
             {(describedBy, invalid) => (
-              <select id="height" value={v.height} onChange={set("height")} aria-describedby={describedBy}
+              <select id="height" value={v.height} onChange={setSide("height")} aria-describedby={describedBy}
                 aria-invalid={invalid} data-testid="height-select">
                 {sides(v.height).map(sizeOption(limits?.max_height))}
               </select>

@@ -10,7 +10,8 @@ const image = (n: number, params: Record<string, unknown> = {}): GalleryImage =>
   params: { prompt: `a heron number ${n}`, steps: 12, guidance: 7, scheduler: "ddim", model: "tiny-sd", ...params },
   created_at: "2026-11-23T10:00:00Z",
 });
-const IMAGES = [image(1), image(2, { kind: "img2img", strength: 0.6, negative_prompt: "blur" }), image(3)];
+const IMAGES = [image(1), image(2, { kind: "img2img", strength: 0.6, negative_prompt: "blur" }),
+  image(3, { loras: [{ name: "ink", weight: 0.8 }, { name: "detail", weight: 1 }] })];
 
 function Harness({ onClose = () => {}, onUse = () => {}, onDelete }: {
   onClose?: () => void; onUse?: (img: GalleryImage, use: string) => void; onDelete?: (img: GalleryImage) => void;
@@ -37,6 +38,7 @@ describe("ImageLightbox", () => {
     const facts = screen.getByTestId("lightbox-params").textContent;
     for (const text of ["a heron number 1", "101", "256×192", "12", "ddim", "tiny-sd"]) expect(facts).toContain(text);
     expect(facts).not.toContain("Strength"); // txt2img has none
+    expect(facts).not.toContain("LoRAs"); // nor, here, any LoRA
     expect(screen.getByTestId("lightbox-download").getAttribute("download")).toBe("atelier-a-heron-number-1-101.png");
   });
 
@@ -55,6 +57,7 @@ describe("ImageLightbox", () => {
     fireEvent.touchStart(stage, { changedTouches: [{ clientX: 300, clientY: 200 }] });
     fireEvent.touchEnd(stage, { changedTouches: [{ clientX: 200, clientY: 210 }] });
     expect(position()).toBe("Image 3 of 3");
+    expect(screen.getByTestId("lightbox-params").textContent).toContain("LoRAsink × 0.8, detail × 1");
     // Mostly vertical: a scroll, not a swipe.
     fireEvent.touchStart(stage, { changedTouches: [{ clientX: 200, clientY: 100 }] });
     fireEvent.touchEnd(stage, { changedTouches: [{ clientX: 260, clientY: 300 }] });

@@ -2,6 +2,7 @@ import { Fragment, useEffect, useRef, type KeyboardEvent, type TouchEvent } from
 import type { GalleryImage } from "../api";
 import { imageFileName } from "../downloadName";
 import type { HandoffUse } from "../handoff";
+import { lorasInWords, lorasOf } from "../loras";
 
 /** A horizontal move at least this long (and mostly sideways) is a swipe to the next image. */
 const SWIPE_MIN_PX = 40;
@@ -17,6 +18,7 @@ function ImageFacts({ image }: { image: GalleryImage }) {
   const params = image.params ?? {};
   const given = (key: string) => params[key] !== undefined && params[key] !== null && params[key] !== "";
   const kind = typeof params.kind === "string" ? params.kind : "txt2img";
+  const loras = lorasOf(params.loras);
   const facts: [string, string][] = [
     ["Prompt", promptOf(image) || "—"],
     ...(given("negative_prompt") ? [["Negative prompt", String(params.negative_prompt)] as [string, string]] : []),
@@ -25,6 +27,7 @@ function ImageFacts({ image }: { image: GalleryImage }) {
     ...(["steps", "guidance", "scheduler", "model"] as const)
       .filter(given)
       .map((key): [string, string] => [key[0].toUpperCase() + key.slice(1), String(params[key])]),
+    ...(loras.length ? [["LoRAs", lorasInWords(loras)] as [string, string]] : []),
     ...(KINDS[kind] ? [["Made by", KINDS[kind]] as [string, string]] : []),
     ...(KINDS[kind] && given("strength") ? [["Strength", String(params.strength)] as [string, string]] : []),
   ];

@@ -2,9 +2,12 @@ import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import type { ModelInfo } from "../api";
-import { validateModel, valuesForModel } from "../validation";
+import { sizePresets, validateModel, valuesForModel } from "../validation";
 import { DEFAULT_VALUES, GenerateForm } from "./GenerateForm";
 import { USAGE_FREE, fakeApi, json } from "../test/fakeApi";
+
+const PRO_LIMITS = { ...USAGE_FREE.limits, max_width: 1024, max_height: 1024, max_steps: 50 };
+const USAGE_PRO = { ...USAGE_FREE, tier: "pro", limits: PRO_LIMITS, remaining: { ...USAGE_FREE.remaining, images_today: 100 } };
 
 const TOKENS = { access: "a", refresh: "r" };
 const SD: ModelInfo = {
@@ -92,8 +95,49 @@ describe("model rules", () => {
     expect(validateModel(DEFAULT_VALUES, null)).toEqual({});
   });
 
-  it("fit the native size into the plan", () => {
+  it("fit the native size into the plan, keeping the shape", () => {
     const moved = valuesForModel(DEFAULT_VALUES, SCHNELL, { ...USAGE_FREE.limits, max_width: 768, max_height: 1024 });
-    expect([moved.width, moved.height, moved.steps, moved.guidance]).toEqual(["768", "1024", "4", "0"]);
+    expect([moved.width, moved.height, moved.steps, moved.guidance]).toEqual(["768", "768", "4", "0"]);
+  });
+});
+
+describe("size presets follow the model", () => {
+  const presets = (model: ModelInfo | null, limits = PRO_LIMITS) =>
+    Object.fromEntries(sizePresets(limits, model).map(({ ratio, size }) => [ratio, size && `${size.width}×${size.height}`]));
+
+  it("offer each shape near the model's native size, within the plan and the model's largest side", () => {
+    expect(presets(SD)).toMatchObject({ "1:1": "512×512", "4:3": "512×384", "3:2": "576×384", "16:9": "1024×576" });
+    expect(presets(SCHNELL)).toMatchObject({ "1:1": "1024×1024", "4:3": "1024×768", "3:4": "768×1024", "16:9": "1024×576" });
+    // A model that stops at 512 offers nothing above it, whatever the plan allows.
+    expect(presets({ ...SD, limits: { ...SD.limits, max_size: 512 } })["16:9"]).toBeNull();
+    // The free plan caps every shape as before.
+    expect(presets(SCHNELL, USAGE_FREE.limits)).toMatchObject({ "1:1": "512×512", "4:3": "512×384", "16:9": null });
+  });
+
+  it("move the size to the new model's native size, in the same shape, unless the size was set by hand", async () => {
+    render(<GenerateForm api={fakeApi(() => json(202, {}), TOKENS).api} busy={false} usage={USAGE_PRO} models={[SD, SCHNELL]}
+      onSubmitted={vi.fn()} />);
+    const size = () => [(screen.getByLabelText("Width") as HTMLSelectElement).value, (screen.getByLabelText("Height") as HTMLSelectElement).value];
+    await userEvent.click(screen.getByTestId("preset-4:3"));
+    expect(size()).toEqual(["512", "384"]);
+    await userEvent.selectOptions(screen.getByLabelText("Model"), "flux-schnell");
+    expect(size()).toEqual(["1024", "768"]);
+    expect(screen.getByTestId("preset-4:3").getAttribute("aria-pressed")).toBe("true");
+    expect(screen.getByTestId("preset-1:1").textContent).toContain("1024×1024");
+    await userEvent.selectOptions(screen.getByLabelText("Model"), "default");
+    expect(size()).toEqual(["512", "384"]);
+    // A size chosen in the selects stays while the model takes it.
+    await userEvent.selectOptions(screen.getByLabelText("Width"), "640");
+    await userEvent.selectOptions(screen.getByLabelText("Model"), "flux-schnell");
+    expect(size()).toEqual(["640", "384"]);
+  });
+
+  it("move a size set by hand that the new model cannot make", () => {
+    const custom = { ...DEFAULT_VALUES, width: "1024", height: "576", customSize: true };
+    const small = { ...SD, name: "small", limits: { ...SD.limits, max_size: 768 } };
+    expect(valuesForModel(custom, SCHNELL, PRO_LIMITS)).toMatchObject({ width: "1024", height: "576", customSize: true });
+    // No 16:9 size fits a model that stops at 768: its native square instead.
+    expect(valuesForModel(custom, small, PRO_LIMITS)).toMatchObject({ width: "512", height: "512", customSize: false });
+    expect(valuesForModel({ ...custom, width: "1024", height: "768" }, small, PRO_LIMITS)).toMatchObject({ width: "512", height: "384" });
   });
 });
