@@ -13,6 +13,7 @@ from atelier_kit.guard import has_development_marker
 
 from atelier_kit.assignments import parse_assignments
 from atelier_messaging.topology import jobs_queue
+from atelier_messaging.topology import worker_pools as pools_setting
 
 from manifests import ROOT, K8S, Workload, one, selector_labels, selects, workloads
 
@@ -88,6 +89,9 @@ def test_each_worker_pool_consumes_and_scales_on_its_own_queue(overlay):
         names[env.get("ATELIER_MODEL_NAME", "default")] = pool
     # Only the pool "default" serves the model of jobs that name none.
     assert names["default"] == "default" and list(names.values()).count("default") == 1
+    # The dead-letter tools know every pool's queue (they cannot discover queues).
+    platform = one(docs, "ConfigMap", "atelier-platform")["data"]
+    assert set(pools_setting({"ATELIER_WORKER_POOLS": platform["ATELIER_WORKER_POOLS"]})) == set(pools) - {"default"}
     # pre_inference sends the pools' models to them while they are at zero replicas.
     pre_inference = pod_env(docs, by_name(docs)["atelier-pre-inference"])
     routed = parse_assignments(pre_inference["PRE_INFERENCE_MODEL_POOLS"], "PRE_INFERENCE_MODEL_POOLS")

@@ -37,7 +37,7 @@ from atelier_contracts import ContractError, decode
 
 from .connection import connect
 from .consumer import ATTEMPTS_HEADER
-from .topology import EVENT_QUEUES, JOBS_QUEUE, dead_queue, declare_topology, is_jobs_queue
+from .topology import EVENT_QUEUES, dead_queue, declare_topology, jobs_queue, worker_pools
 
 REPLAYED_HEADER = "x-atelier-replayed"
 BODY_PREVIEW_CHARS = 200
@@ -56,13 +56,13 @@ class DeadLetterError(Exception):
 
 
 def consuming_queues() -> list[str]:
-    """Every queue that has a dead-letter queue, in a stable order."""
-    return [*EVENT_QUEUES, JOBS_QUEUE]
+    """Every queue that has a dead-letter queue, in a stable order: the services' event queues,
+    the default pool's jobs queue and those of the pools ATELIER_WORKER_POOLS names."""
+    return [*EVENT_QUEUES, *(jobs_queue(pool) for pool in ("default", *worker_pools()))]
 
 
 def _checked_queue(queue: str) -> str:
-    # A worker pool's jobs queue (inference.jobs.<pool>) too: pools are the deployment's.
-    if queue not in consuming_queues() and not is_jobs_queue(queue):
+    if queue not in consuming_queues():
         raise DeadLetterError("unknown_queue", f"{queue!r} is not a consuming queue; one of: {', '.join(consuming_queues())}")
     return queue
 
@@ -190,7 +190,7 @@ class DeadLetters:
     def __init__(self, amqp_url: str):
         self._connection = connect(amqp_url)
         self._channel = self._connection.channel()
-        declare_topology(self._channel)
+        declare_topology(self._channel, worker_pools())
         # Confirms: a replayed copy is known to be queued before its dead original is acked.
         self._channel.confirm_delivery()
 

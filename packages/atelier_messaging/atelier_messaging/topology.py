@@ -6,8 +6,9 @@ dropped as unroutable.
 """
 from __future__ import annotations
 
+import os
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 EVENTS_EXCHANGE = "atelier.events"
 JOBS_EXCHANGE = "atelier.jobs"
@@ -64,6 +65,20 @@ EVENT_QUEUES: dict[str, tuple[str, ...]] = {
 
 def valid_pool(name: str) -> bool:
     return isinstance(name, str) and bool(_POOL_NAME.match(name)) and name not in _RESERVED_POOLS
+
+
+# The deployment's pools besides "default" ("large,small"), for the tools that look at every
+# queue (dead letters): a queue is not discoverable over AMQP.
+WORKER_POOLS_ENV = "ATELIER_WORKER_POOLS"
+
+
+def worker_pools(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The pools ATELIER_WORKER_POOLS names, "default" left out; ValueError on a bad name."""
+    value = (os.environ if environ is None else environ).get(WORKER_POOLS_ENV, "")
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    for name in names:
+        _checked_pool(name)
+    return tuple(dict.fromkeys(name for name in names if name != DEFAULT_POOL))
 
 
 def _checked_pool(pool: str) -> str:

@@ -173,3 +173,41 @@ def test_a_replay_the_broker_does_not_take_leaves_every_message_dead_in_order(cl
             dead.replay(QUEUE, ids=[letters[1].id])
         assert refused.value.code == "replay_failed"
     assert dead_ids(amqp_url) == [e.id for e in letters]  # (dead_ids declares the queue again)
+
+
+def test_a_worker_pools_dead_jobs_are_listed_and_replayed_to_that_pools_queue(channel, amqp_url, monkeypatch):
+    """Queues are not discoverable over AMQP: ATELIER_WORKER_POOLS names the deployment's pools."""
+    import uuid
+
+    import pika
+
+    from atelier_contracts import decode
+    from atelier_contracts.registry import example_for
+    from atelier_messaging.topology import DEAD_EXCHANGE, dead_queue, jobs_queue, retry_queue
+
+    pool = f"p{uuid.uuid4().hex[:8]}"
+    queue = jobs_queue(pool)
+    with DeadLetters(amqp_url) as dead:
+        with pytest.raises(DeadLetterError):
+            dead.peek(queue)  # not one of this deployment's pools
+    monkeypatch.setenv("ATELIER_WORKER_POOLS", f"default, {pool}")
+    job = decode(json.dumps({**example_for("inference.job.requested", 1), "id": str(uuid.uuid4())}))
+    try:
+        with DeadLetters(amqp_url) as dead:  # declares the pool's queues
+            channel.basic_publish(DEAD_EXCHANGE, queue, encode(job), pika.BasicProperties(message_id=job.id, delivery_mode=2))
+            [summary] = [s for s in dead.summaries() if s.queue == queue]
+            assert summary.count == 1 and summary.dead_queue == dead_queue(queue)
+            assert dead.replay(queue, all=True) == [job.id]
+        method, _props, body = channel.basic_get(queue, auto_ack=True)
+        assert method is not None and json.loads(body)["id"] == job.id
+    finally:
+        for name in (queue, dead_queue(queue), retry_queue(queue)):
+            channel.queue_delete(name)
+
+
+def test_a_bad_pool_name_in_the_setting_is_refused(monkeypatch):
+    from atelier_messaging.topology import worker_pools
+
+    assert worker_pools({"ATELIER_WORKER_POOLS": " large ,default,large"}) == ("large",)
+    with pytest.raises(ValueError):
+        worker_pools({"ATELIER_WORKER_POOLS": "Large"})
