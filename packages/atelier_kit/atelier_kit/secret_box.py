@@ -6,7 +6,7 @@ Fernet (AES-128-CBC + HMAC-SHA256) under a key derived with HKDF-SHA256 from a s
 process already guards as a production secret, with a purpose string (``info``) so one setting
 can serve several stores without their ciphertexts being interchangeable. The first secret
 encrypts; every one decrypts, so a changed secret keeps its predecessor as a fallback until the
-stored values have been re-encrypted. auth's signing keys use the same construction.
+stored values have been re-encrypted. auth keeps its signing keys in one (signing/crypto.py).
 """
 from __future__ import annotations
 
