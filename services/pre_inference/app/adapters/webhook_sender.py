@@ -5,8 +5,9 @@ and the connection goes to the checked address itself, with the name in Host and
 (the certificate is verified for the name): nothing resolves the name a second time, so DNS
 rebinding cannot move the request to an internal address between the check and the connect.
 No redirect is followed (a 3xx is a failed attempt: a redirect could point anywhere), no proxy
-or .netrc from the environment is used, the timeouts are explicit, and at most a short excerpt
-of the answer is read. A fresh connection per request: a pooled one made for another host at
+or .netrc from the environment is used, the timeouts are explicit (each read, and the whole
+exchange: a receiver that trickles its answer a byte at a time cannot hold a delivery thread
+past ``connect + 2 x read`` seconds), and at most a short excerpt of the answer is read. A fresh connection per request: a pooled one made for another host at
 the same address would carry this host's payload under that host's certificate.
 """
 from __future__ import annotations
@@ -14,8 +15,10 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from atelier_kit.webhook_signatures import SIGNATURE_HEADER, sign
@@ -60,6 +63,42 @@ def check_addresses(addresses: list[IPAddress], *, allow_private: bool) -> None:
             raise TargetRefused("url_not_allowed", f"webhooks cannot be sent there: {problem}")
 
 
+class _Deadline:
+    """Ends the exchange at a fixed time whatever the peer does: httpx's timeouts bound each
+    read, not their sum. It keeps the connection's socket (httpcore's trace of the connect)
+    and shuts it down at the deadline, which wakes a read blocked on it."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.expired = False
+        self._socket: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event == "connection.connect_tcp.complete":
+            stream = info.get("return_value")
+            with self._lock:
+                self._socket = stream.get_extra_info("socket") if stream is not None else None
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            if self._socket is not None:
+                try:
+                    self._socket.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed: the exchange is over anyway
+
+    def __enter__(self) -> "_Deadline":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
 def send(
     url: str, body: bytes, *, secret: str, delivery_id: str, event_type: str, https_only: bool, allow_private: bool,
     connect_timeout_s: float, read_timeout_s: float,
@@ -86,9 +125,12 @@ def send(
         "Atelier-Webhook-Event": event_type,
     }
     timeout = httpx.Timeout(connect=connect_timeout_s, read=read_timeout_s, write=read_timeout_s, pool=connect_timeout_s)
-    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    deadline = _Deadline(connect_timeout_s + 2 * read_timeout_s)
+    extensions: dict[str, Any] = {"trace": deadline.trace}
+    if target.scheme == "https":
+        extensions["sni_hostname"] = target.host
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        with deadline, httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
             request = client.build_request(
                 "POST", f"{target.scheme}://{pinned_host}:{target.port}{target.path_and_query}", content=body,
                 headers=headers, extensions=extensions,
@@ -107,6 +149,8 @@ def send(
     except httpx.TimeoutException as exc:
         return outcome(None, f"timeout: {type(exc).__name__}")
     except httpx.HTTPError as exc:
+        if deadline.expired:
+            return outcome(None, f"timeout: the receiver took over {deadline.seconds:g} s in all")
         return outcome(None, f"{type(exc).__name__}: {exc}"[:500])
 
 
