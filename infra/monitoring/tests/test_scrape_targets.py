@@ -44,18 +44,23 @@ def test_local_and_compose_configs_scrape_every_process_with_its_labels(monitori
 
 
 def test_k8s_monitors_give_every_process_the_same_job_labels(monitoring_dir):
-    jobs = {}
+    jobs, copied = {}, {}
     for path in sorted((monitoring_dir / "k8s").glob("*monitors.yaml")):
         for document in yaml.safe_load_all(path.read_text()):
             assert document["apiVersion"] == "monitoring.coreos.com/v1"
             assert document["kind"] in {"PodMonitor", "ServiceMonitor"}
             endpoints = document["spec"].get("podMetricsEndpoints") or document["spec"]["endpoints"]
             for endpoint in endpoints:
-                set_labels = {r["targetLabel"]: r["replacement"] for r in endpoint["relabelings"]}
+                # constants set on every series; labels copied from the pod (the worker's pool) are checked below
+                set_labels = {r["targetLabel"]: r["replacement"] for r in endpoint["relabelings"] if "sourceLabels" not in r}
                 assert set_labels["job"] == f"{set_labels['app']}-{set_labels['process']}"
                 jobs[set_labels["job"]] = document["kind"]
+                copied[set_labels["job"]] = {r["targetLabel"]: r["sourceLabels"] for r in endpoint["relabelings"] if "sourceLabels" in r}
     assert set(jobs) == set(EXPECTED)
     assert jobs["inference-worker"] == "PodMonitor"
+    # every pool's workers are scraped by one monitor, each series labelled with the pod's pool
+    assert copied.pop("inference-worker") == {"pool": ["__meta_kubernetes_pod_label_atelier_dev_pool"]}
+    assert not any(copied.values()), copied
 
 
 def test_k8s_prometheus_rule_is_what_build_rules_writes(monitoring_dir):
