@@ -47,6 +47,10 @@ class Family:
     # Samplers a job may pick besides "default" (the model's own). SD3 and FLUX are flow-matching
     # models: the DDPM-family samplers do not apply to them.
     schedulers: tuple[str, ...] = ("ddim", "euler", "euler_a", "dpm++", "pndm", "lms")
+    # The dtype on CUDA: the one the family is published and run in. FLUX.1 and SD 3.5 are
+    # bfloat16 models (their activations overflow float16 with trained weights); the UNet
+    # families run in float16 (SDXL's VAE upcasts itself to decode).
+    cuda_dtype: str = "float16"
 
     def limits_for(self, variant: str) -> Limits:
         return self.variants[variant][0] if variant in self.variants else self.limits
@@ -83,9 +87,9 @@ FAMILIES: dict[str, Family] = {family.name: family for family in (
            {"turbo": (_few_step(_SDXL, native=512), ALL_KINDS),
             "lcm": (_few_step(_SDXL, guidance=1.0, max_guidance=2.0), ALL_KINDS)}),
     Family("sd3", "Stable Diffusion 3.x", ("StableDiffusion3Pipeline",), ALL_KINDS, _SD3,
-           {"turbo": (_few_step(_SD3, native=1024), ALL_KINDS)}, schedulers=()),
+           {"turbo": (_few_step(_SD3, native=1024), ALL_KINDS)}, schedulers=(), cuda_dtype="bfloat16"),
     Family("flux", "FLUX.1", ("FluxPipeline",), ALL_KINDS, _FLUX,
-           {"schnell": (_few_step(_FLUX, max_steps=8), ALL_KINDS)}, schedulers=()),
+           {"schnell": (_few_step(_FLUX, max_steps=8), ALL_KINDS)}, schedulers=(), cuda_dtype="bfloat16"),
 )}
 # Words in a model's folder name that mark a distilled variant (checked in this order).
 VARIANT_WORDS = ("turbo", "schnell", "lcm", "lightning")

@@ -53,14 +53,18 @@ class UnknownScheduler(ValueError):
     pass
 
 
-def select_runtime(requested: str | None, cuda_available: bool) -> tuple[str, str]:
-    """(device, dtype name): CUDA in float16 when present or asked for, else the CPU in float32."""
+def select_runtime(requested: str | None, cuda_available: bool, cuda_dtype: str = "float16",
+                   bf16_supported: bool = True) -> tuple[str, str]:
+    """(device, dtype name): CUDA when present or asked for, in the family's dtype (bfloat16 only
+    where the GPU has it, else float16: pre-Ampere cards emulate it slowly), else the CPU in float32."""
     device = (requested or "").strip() or ("cuda" if cuda_available else "cpu")
     if device.startswith("cuda") and not cuda_available:
         raise ModelLoadError(f"device {device!r} was asked for but CUDA is not available")
     if not (device == "cpu" or device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit())):
         raise ModelLoadError(f"unknown device {device!r}; use cpu, cuda or cuda:N")
-    return device, ("float16" if device.startswith("cuda") else "float32")
+    if device == "cpu":
+        return device, "float32"
+    return device, ("float16" if cuda_dtype == "bfloat16" and not bf16_supported else cuda_dtype)
 
 
 def cpu_threads_for(requested: int | None, cores: int) -> int:
@@ -84,10 +88,11 @@ def limit_cpu_threads(requested_device: str | None, requested_threads: int | Non
     return threads
 
 
-def pick_device(requested: str | None = None) -> tuple[str, Any]:
+def pick_device(requested: str | None = None, cuda_dtype: str = "float16") -> tuple[str, Any]:
     import torch
 
-    device, dtype = select_runtime(requested, torch.cuda.is_available())
+    cuda = torch.cuda.is_available()
+    device, dtype = select_runtime(requested, cuda, cuda_dtype, bf16_supported=cuda and torch.cuda.is_bf16_supported())
     return device, getattr(torch, dtype)
 
 
@@ -320,7 +325,8 @@ def load_pipeline(
         return load_null_pipeline()
     started = time.perf_counter()
     _quiet_library_output()
-    device, dtype = pick_device(device)
+    profile = profile_of(model)
+    device, dtype = pick_device(device, families.FAMILIES[profile.family].cuda_dtype)
     try:
         pipe, tiny = _from_location(model, dtype)
     except ModelLoadError:
@@ -334,6 +340,6 @@ def load_pipeline(
         log.info("model ships a safety checker; it stays enabled")
     compiled = _maybe_compile(pipe, compile_cache_dir) if compile_unet else False
     loaded = LoadedPipeline(pipe=pipe, model=model, device=device, dtype=dtype, tiny=tiny,
-                            load_ms=(time.perf_counter() - started) * 1000, compiled=compiled, profile=profile_of(model))
+                            load_ms=(time.perf_counter() - started) * 1000, compiled=compiled, profile=profile)
     log.info("model loaded: %s", json.dumps(loaded.describe()))
     return loaded

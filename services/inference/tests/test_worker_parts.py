@@ -117,6 +117,21 @@ def test_device_and_dtype_selection(requested, cuda, expected):
     assert select_runtime(requested, cuda) == expected
 
 
+@pytest.mark.parametrize("family,bf16_supported,expected", [
+    ("sd1", True, "float16"),
+    ("sdxl", True, "float16"),
+    ("flux", True, "bfloat16"),
+    ("sd3", True, "bfloat16"),
+    ("flux", False, "float16"),  # a GPU without bfloat16 (pre-Ampere) runs it in float16 rather than emulated
+])
+def test_each_family_runs_on_cuda_in_its_published_dtype(family, bf16_supported, expected):
+    from atelier_inference.families import FAMILIES
+
+    cuda_dtype = FAMILIES[family].cuda_dtype
+    assert select_runtime("cuda", True, cuda_dtype, bf16_supported) == ("cuda", expected)
+    assert select_runtime(None, False, cuda_dtype, bf16_supported) == ("cpu", "float32")
+
+
 @pytest.mark.parametrize("requested,cuda,message", [
     ("cuda", False, "CUDA is not available"),
     ("cuda:0", False, "CUDA is not available"),
