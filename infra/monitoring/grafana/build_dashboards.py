@@ -115,6 +115,11 @@ OVERVIEW = build("atelier-overview", "Atelier / Platform overview",
     panel("Queue depth by priority", [q("max by (priority) (pre_inference_queue_depth)", "priority {{priority}}")]),
     panel("Oldest queued job", [q("max(pre_inference_oldest_queued_age_seconds)", "age")], "s"),
     panel("Jobs finished by state and reason", [q(f"sum by (status, reason) (rate(pre_inference_jobs_finished_total[{RATE}]))", "{{status}} {{reason}}")], "ops"),
+    row("Webhooks"),
+    panel("Webhook attempts by outcome", [q(f"sum by (outcome) (rate(pre_inference_webhook_attempts_total[{RATE}]))", "{{outcome}}")], "ops",
+          description="delivered (2xx), retrying (another attempt is scheduled), failed (given up), disabled (410 Gone)."),
+    panel("Webhook attempt time p95", [q(p95("pre_inference_webhook_attempt_duration_seconds"), "p95")], "s",
+          description="From connecting to the receiver's answer; a receiver at its deadline shows here, not in the API's latency."),
 ])
 
 GENERATION = build("atelier-generation", "Atelier / Generation",

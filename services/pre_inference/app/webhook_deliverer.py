@@ -9,7 +9,8 @@ consumer process runs one, so adding consumers adds deliverers; they share the q
 Each pass claims up to ``PRE_INFERENCE_WEBHOOK_CONCURRENCY`` due deliveries and sends them at
 once (a thread each); 2xx is delivered; 410 Gone disables the endpoint; anything else
 (another status, no answer, a refused address) is retried on app.domain.webhooks' schedule
-until the attempt limit, then the delivery is failed. A crash after the receiver answered
+until the attempt limit, then the delivery is failed. Each attempt's outcome and time are
+counted (app.consumer_metrics) once recorded. A crash after the receiver answered
 and before the outcome was recorded sends the delivery again, with the same id, when its
 lease ends: receivers deduplicate by ``id`` (README, "Webhooks").
 """
@@ -29,6 +30,7 @@ from app.adapters.webhook_secrets import SecretUnreadable, secret_box
 from app.adapters.storage import ImageUrlSigner
 from app.api.job_representation import job_out
 from app.config import Settings, get_settings
+from app.consumer_metrics import count_webhook_attempt
 from app.domain import webhooks
 
 log = logging.getLogger("pre_inference.webhooks")
@@ -112,6 +114,7 @@ class WebhookDeliverer:
                 if webhooks_repo.record_attempt(session, claimed, status="failed", status_code=outcome.status_code,
                                                 error=outcome.error, duration_ms=outcome.duration_ms):
                     webhooks_repo.disable_endpoint(session, claimed.endpoint_id, reason)
+            count_webhook_attempt("disabled", outcome.duration_ms)
             log.warning("webhook endpoint disabled: %s", reason, extra=extra)
             return
         retry_at = webhooks.next_attempt_at(claimed.attempt, self.settings.pre_inference_webhook_max_attempts, datetime.now(timezone.utc))
@@ -124,6 +127,7 @@ class WebhookDeliverer:
         with self.factory() as session, session.begin():
             webhooks_repo.record_attempt(session, claimed, status=status, status_code=status_code,
                                          error=error[:1000] if error else None, duration_ms=duration_ms, next_attempt_at=retry_at)
+        count_webhook_attempt("retrying" if status == "pending" else status, duration_ms)
 
     def _data(self, claimed: webhooks_repo.Claimed) -> dict[str, Any] | None:
         if claimed.event_type == webhooks.PING:

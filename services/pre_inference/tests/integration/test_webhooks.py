@@ -1,7 +1,7 @@
 """Webhooks against real Postgres and a real HTTP receiver on 127.0.0.1: the API (secret
 once, limits, refused addresses, scopes), deliveries queued in the transaction that ends
 the job, claimed by several deliverers without overlap, retried after a 500, given up,
-disabled by 410, and re-sent with the same id after a crash."""
+disabled by 410 (each attempt counted by outcome), and re-sent with the same id after a crash."""
 from __future__ import annotations
 
 import json
@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 from atelier_kit.webhook_signatures import verify
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
@@ -86,6 +87,17 @@ def an_endpoint(db, hook_settings, user: str, url: str, secret: str = "whsec_tes
 def deliveries(db, endpoint: uuid.UUID) -> list:
     db.expire_all()
     return db.execute(text("SELECT * FROM webhook_deliveries WHERE endpoint_id = :e ORDER BY created_at"), {"e": endpoint}).all()
+
+
+def attempts() -> dict[str, float]:
+    """pre_inference_webhook_attempts_total by outcome, and how many attempt times were observed."""
+    counted = {outcome: REGISTRY.get_sample_value("pre_inference_webhook_attempts_total", {"outcome": outcome}) or 0.0
+               for outcome in ("delivered", "retrying", "failed", "disabled")}
+    return {**counted, "timed": REGISTRY.get_sample_value("pre_inference_webhook_attempt_duration_seconds_count") or 0.0}
+
+
+def grew(before: dict[str, float]) -> dict[str, float]:
+    return {name: value - before[name] for name, value in attempts().items() if value != before[name]}
 
 
 def make_due(db, delivery_id) -> None:
@@ -252,6 +264,7 @@ def test_two_deliverers_never_claim_the_same_delivery(db, factory, hook_settings
 
 def test_a_500_is_retried_later_with_the_same_id_and_a_valid_signature(db, factory, hook_settings, deliverer):
     user = str(uuid.uuid4())
+    before = attempts()
     with running_receiver(500, 200) as receiver:
         endpoint = an_endpoint(db, hook_settings, user, receiver.url, secret="whsec_retry")
         job = a_running_job(db, user)
@@ -268,6 +281,7 @@ def test_a_500_is_retried_later_with_the_same_id_and_a_valid_signature(db, facto
         [row] = deliveries(db, endpoint)
         assert (row.status, row.attempts, row.status_code, row.error) == ("delivered", 2, 200, None)
         assert row.delivered_at is not None
+    assert grew(before) == {"retrying": 1, "delivered": 1, "timed": 2}
     first, second = receiver.requests
     assert json.loads(first.body)["id"] == json.loads(second.body)["id"] == str(row.id)
     for got in (first, second):
@@ -283,12 +297,14 @@ def test_a_500_is_retried_later_with_the_same_id_and_a_valid_signature(db, facto
 
 def test_410_disables_the_endpoint_and_stops_its_deliveries(db, factory, hook_settings, deliverer):
     user = str(uuid.uuid4())
+    before = attempts()
     with running_receiver(410) as receiver:
         endpoint = an_endpoint(db, hook_settings, user, receiver.url)
         succeed(factory, a_running_job(db, user))
         deliverer.deliver_once()
     [row] = deliveries(db, endpoint)
     assert (row.status, row.status_code) == ("failed", 410)
+    assert grew(before) == {"disabled": 1, "timed": 1}
     disabled = db.execute(text("SELECT disabled_at, disabled_reason FROM webhook_endpoints WHERE id = :e"), {"e": endpoint}).one()
     assert disabled.disabled_at is not None and "410" in disabled.disabled_reason
     succeed(factory, a_running_job(db, user))
@@ -331,6 +347,7 @@ def test_a_delivery_is_given_up_after_the_last_attempt(db, factory, hook_setting
     user = str(uuid.uuid4())
     deliverer = WebhookDeliverer(factory, hook_settings.model_copy(update={"pre_inference_webhook_max_attempts": 2}))
     try:
+        before = attempts()
         with running_receiver(503) as receiver:
             endpoint = an_endpoint(db, hook_settings, user, receiver.url)
             succeed(factory, a_running_job(db, user))
@@ -341,6 +358,7 @@ def test_a_delivery_is_given_up_after_the_last_attempt(db, factory, hook_setting
         [row] = deliveries(db, endpoint)
         assert (row.status, row.attempts, row.status_code) == ("failed", 2, 503)
         assert len(receiver.requests) == 2
+        assert grew(before) == {"retrying": 1, "failed": 1, "timed": 2}
     finally:
         deliverer.pool.shutdown()
 
