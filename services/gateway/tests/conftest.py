@@ -94,6 +94,9 @@ def gateway(upstream, provisioned, web_dist, storage_dir):
     # the tests see what the gateway itself does with a client's claim.
     with ServerThread(app, proxy_headers=False) as server:
         app.base_url = server.url
+        # Binding, the listener drops every cached API key (revocations it missed); a test that
+        # cached one before that would find it gone. The gateway is started once it listens.
+        assert app.state.revocations.connected.wait(30), "the revocation listener never bound"
         yield app
 
 
