@@ -5,13 +5,23 @@
 #   for more than an unprivileged container host allows, and runc then refuses to start).
 ENGINE=${ENGINE:-podman}
 if [ "$ENGINE" = podman ]; then
-  if ! command -v podman >/dev/null; then
-    echo "==> installing podman (Debian packages)"
+  _need=()
+  command -v podman >/dev/null ||
+    _need+=(podman runc containernetworking-plugins slirp4netns uidmap fuse-overlayfs mmdebstrap catatonit)
+  # A stack's containers find each other by name. On the CNI network backend (Debian 12's
+  # podman 4.3) that is the dnsname plugin, which podman only recommends: without it every
+  # service fails to resolve postgres, rabbitmq and the rest.
+  if [ ! -x /usr/lib/cni/dnsname ] && { [ ${#_need[@]} -gt 0 ] ||
+       [ "$(podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null)" = cni ]; }; then
+    _need+=(golang-github-containernetworking-plugin-dnsname)
+  fi
+  if [ ${#_need[@]} -gt 0 ]; then
+    echo "==> installing ${_need[*]} (Debian packages)"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
-      podman runc containernetworking-plugins slirp4netns uidmap fuse-overlayfs mmdebstrap catatonit
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${_need[@]}"
   fi
+  unset _need
   _root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
   mkdir -p "$_root/var/build"
   nofile=$(ulimit -Hn); nproc=$(ulimit -Hu)
