@@ -145,7 +145,6 @@ def _from_location(model: str, dtype: Any) -> tuple[Any, bool]:
         if not (path / "model_index.json").is_file():
             raise ModelLoadError(f"{path} is not a diffusers folder (no model_index.json); build the tiny model with "
                                  "`python -m atelier_inference.tiny_model` or point ATELIER_MODEL at a real one")
-        profile_of(model)  # an unknown family is refused here, with the families this worker knows
         return AutoPipelineForText2Image.from_pretrained(str(path), dtype=dtype, local_files_only=True), _is_tiny(path)
     if path.suffix in SINGLE_FILE_SUFFIXES:
         if not path.is_file():
@@ -325,7 +324,7 @@ def load_pipeline(
         return load_null_pipeline()
     started = time.perf_counter()
     _quiet_library_output()
-    profile = profile_of(model)
+    profile = profile_of(model)  # an unknown family is refused here, with the families this worker knows
     device, dtype = pick_device(device, families.FAMILIES[profile.family].cuda_dtype)
     try:
         pipe, tiny = _from_location(model, dtype)
