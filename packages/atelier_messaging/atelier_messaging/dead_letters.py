@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import sys
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -40,6 +41,9 @@ from .consumer import ATTEMPTS_HEADER
 from .topology import EVENT_QUEUES, dead_queue, declare_topology, jobs_queue, worker_pools
 
 REPLAYED_HEADER = "x-atelier-replayed"
+# The replay pass that sent a message back: a copy that dies again while the same pass is
+# still taking messages off the dead queue is recognised by it and left for the next pass.
+REPLAY_PASS_HEADER = "x-atelier-replay-pass"
 BODY_PREVIEW_CHARS = 200
 # Headers RabbitMQ (or our consumer) wrote about the earlier life of the message: a replay
 # starts it afresh, with a full set of retries.
@@ -167,9 +171,10 @@ def describe(queue: str, properties: pika.BasicProperties, body: bytes) -> DeadL
     )
 
 
-def replay_properties(properties: pika.BasicProperties) -> pika.BasicProperties:
+def replay_properties(properties: pika.BasicProperties, pass_id: str) -> pika.BasicProperties:
     headers = {k: v for k, v in (properties.headers or {}).items() if k not in _HISTORY_HEADERS}
     headers[REPLAYED_HEADER] = int(headers.get(REPLAYED_HEADER, 0) or 0) + 1
+    headers[REPLAY_PASS_HEADER] = pass_id
     return pika.BasicProperties(
         message_id=properties.message_id,
         type=properties.type,
@@ -230,13 +235,14 @@ class DeadLetters:
         """Publish the chosen dead letters back to ``queue``; returns their ids."""
         _checked_queue(queue)
         choose = self._chooser(ids, all)
+        pass_id = uuid.uuid4().hex
 
         def republish(properties: pika.BasicProperties, body: bytes) -> None:
             # mandatory + confirms: raises (and the original stays dead) unless queued.
             self._channel.basic_publish(exchange="", routing_key=queue, body=body,
-                                        properties=replay_properties(properties), mandatory=True)
+                                        properties=replay_properties(properties, pass_id), mandatory=True)
 
-        return self._act(queue, choose, republish)
+        return self._act(queue, choose, republish, pass_id)
 
     def drop(self, queue: str, *, ids: Iterable[str] | None = None, all: bool = False) -> list[str]:
         """Remove the chosen dead letters for good; returns their ids."""
@@ -254,26 +260,34 @@ class DeadLetters:
         return lambda p, b: message_id_of(p, b) in wanted
 
     def _act(self, queue: str, choose: Callable[[pika.BasicProperties, bytes], bool],
-             act: Callable[[pika.BasicProperties, bytes], None]) -> list[str]:
+             act: Callable[[pika.BasicProperties, bytes], None], pass_id: str | None = None) -> list[str]:
         done = []
-        for _tag, properties, body in self._take(queue, None, choose, act=act):
+        for _tag, properties, body in self._take(queue, None, choose, act=act, pass_id=pass_id):
             done.append(message_id_of(properties, body))
         return done
 
     def _take(self, queue: str, limit: int | None, choose: Callable[[pika.BasicProperties, bytes], bool],
-              act: Callable[[pika.BasicProperties, bytes], None] | None = None) -> list[tuple[int, Any, bytes]]:
-        """Get up to the messages present now (a replayed message that dies again while we
-        work is not taken twice), act on and ack the chosen ones one by one, and put every
-        other one back in order. Returns the chosen ones, or, with ``act`` None, the seen."""
-        present = self._count(queue)
-        budget = present if limit is None else min(limit, present)
+              act: Callable[[pika.BasicProperties, bytes], None] | None = None,
+              pass_id: str | None = None) -> list[tuple[int, Any, bytes]]:
+        """Get messages until the dead queue is empty (or ``limit`` are seen), act on and ack
+        the chosen ones one by one, and put every other one back in order. Returns the chosen
+        ones, or, with ``act`` None, the seen.
+
+        The end is the broker's "empty", not the queue's message count read first: that count
+        is answered ahead of requeues still on their way (a peek just before leaves it short),
+        so a pass bounded by it could miss letters that are there. Nothing is seen twice: the
+        unchosen stay unacked (so undeliverable to us) until the pass ends, and a copy this
+        pass replayed that dies again before it ends carries ``pass_id`` and stops the pass."""
         seen: list[tuple[int, Any, bytes]] = []
         chosen: list[tuple[int, Any, bytes]] = []
         kept_tags: list[int] = []
         try:
-            for _ in range(budget):
+            while limit is None or len(seen) < limit:
                 method, properties, body = self._channel.basic_get(dead_queue(queue), auto_ack=False)
                 if method is None:
+                    break
+                if pass_id is not None and (properties.headers or {}).get(REPLAY_PASS_HEADER) == pass_id:
+                    kept_tags.append(method.delivery_tag)  # died again during this pass: the next one's
                     break
                 seen.append((method.delivery_tag, properties, body))
                 if act is not None and choose(properties, body):
