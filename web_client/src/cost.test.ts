@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { budgetLeft, costInWords, costUnits, secondsUntilAffordable } from "./cost";
+import { budgetLeft, costInWords, costUnits, denoisedSteps, secondsUntilAffordable } from "./cost";
 
 describe("costUnits", () => {
   // Expected values computed once with the server's own function:
@@ -18,6 +18,22 @@ describe("costUnits", () => {
     [576, 1024, 13, 3, 2.925],
   ])("%i×%i, %i steps, %i images costs %f like the server", (width, height, steps, n, expected) => {
     expect(costUnits(width, height, steps, n)).toBe(expected);
+  });
+});
+
+describe("denoisedSteps", () => {
+  // The same cases as services/pre_inference/tests/unit/test_policy.py test_image_to_image_costs_the_steps_it_runs.
+  it.each([
+    ["img2img", 60, 0.5, 30],
+    ["inpaint", 60, 1, 60],
+    ["img2img", 50, 0.58, 28], // 50 * 0.58 is 28.999999999999996 in floating point, on both sides
+    ["img2img", 30, 0.75, 22],
+    ["img2img", 1, 0.1, 1],
+    ["txt2img", 60, 0.5, 60],
+    ["img2img", 30, Number.NaN, 30], // a strength the form refuses counts every step
+    ["img2img", 30, 0, 30],
+  ])("%s, %i steps at strength %f runs %i", (kind, steps, strength, expected) => {
+    expect(denoisedSteps(kind, steps, strength)).toBe(expected);
   });
 });
 

@@ -1,5 +1,5 @@
 import type { FieldErrors, ModelInfo, Usage } from "./api";
-import { costInWords, costUnits } from "./cost";
+import { costInWords, costUnits, denoisedSteps } from "./cost";
 import type { LoraChoice } from "./loras";
 
 /** Sides the width and height selects offer (576 makes 16:9 and 9:16 exact at 1024). */
@@ -148,7 +148,7 @@ export function validateGenerate(v: GenerateValues, limits: Limits, remainingTod
   // The server refuses outright a job that costs more than the whole per-minute budget.
   const perMinute = limits?.requests_per_minute;
   if (perMinute !== undefined && !errors.steps && !errors.n && !errors.width && !errors.height) {
-    const cost = costUnits(Number(v.width), Number(v.height), steps, n);
+    const cost = costUnits(Number(v.width), Number(v.height), denoisedSteps(v.kind, steps, Number(v.strength)), n);
     if (cost > perMinute) {
       errors.cost = [`This job costs ${costInWords(cost)}; your plan allows ${costInWords(perMinute)} a minute. Use fewer steps or images, or a smaller size.`];
     }

@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent, type KeyboardEvent } from "react";
 import { ApiError, SCHEDULERS, TERMINAL_STATUSES, type ApiClient, type FieldErrors, type Job, type JobRequest, type ModelInfo, type Usage } from "../api";
-import { costInWords, costUnits } from "../cost";
+import { costInWords, costUnits, denoisedSteps } from "../cost";
 import { useStoredDraft } from "../hooks/useStoredDraft";
 import { fitWithin, jobSide, type InputImage } from "../imageInput";
 import { droppedNotice, isLoraField, loraFocusId, lorasOf, lorasRequest, offeredLoras, validateLoras, type LoraChoice } from "../loras";
@@ -228,7 +228,7 @@ export function GenerateForm({ api, busy, usage, models = null, preset, inputPre
     } catch (error) {
       if (error instanceof ApiError && error.status === 429) {
         const inTheWay = error.code === "concurrency_limit" ? await jobsInTheWay(api) : [];
-        const cost = costUnits(Number(v.width), Number(v.height), Number(v.steps), Number(v.n));
+        const cost = costUnits(Number(v.width), Number(v.height), denoisedSteps(v.kind, Number(v.steps), Number(v.strength)), Number(v.n));
         setLimited({ seconds: error.retryAfter ?? 10, message: limitMessage(error, usage, cost), inTheWay });
       } else if (error instanceof ApiError && hasErrors(error.fields)) {
         setFields(error.fields);
@@ -444,7 +444,8 @@ export function GenerateForm({ api, busy, usage, models = null, preset, inputPre
             </Field>
           )}
         </fieldset>
-        <JobCost width={Number(v.width)} height={Number(v.height)} steps={Number(v.steps)} n={Number(v.n)} usage={usage} errors={fields.cost} />
+        <JobCost width={Number(v.width)} height={Number(v.height)} steps={Number(v.steps)} n={Number(v.n)}
+          kind={v.kind} strength={Number(v.strength)} usage={usage} errors={fields.cost} />
         <div className="actions">
           <span className="hint shortcut" aria-hidden="true">{SHORTCUT}</span>
           <button type="submit" aria-keyshortcuts="Control+Enter Meta+Enter" disabled={disabled} data-testid="generate-button">

@@ -62,6 +62,19 @@ describe("the cost line", () => {
     expect(screen.getByTestId("cost-units").textContent).toBe("3 cost units");
   });
 
+  it("charges image to image for the steps it runs: strength × steps", async () => {
+    form(USAGE_PRO, GALLERY_IMAGE);
+    await userEvent.click(screen.getByTestId("preset-1:1"));
+    await userEvent.clear(screen.getByLabelText("Steps"));
+    await userEvent.type(screen.getByLabelText("Steps"), "30");
+    fireEvent.change(screen.getByTestId("strength-range"), { target: { value: "0.5" } });
+    expect(screen.getByTestId("cost-units").textContent).toBe("2 cost units");
+    expect(screen.getByTestId("cost-denoised").textContent).toBe(" At strength 0.5 it runs 15 of its 30 steps, and is charged for those.");
+    await userEvent.click(screen.getByTestId("kind-txt2img"));
+    expect(screen.getByTestId("cost-units").textContent).toBe("4 cost units");
+    expect(screen.queryByTestId("cost-denoised")).toBeNull();
+  });
+
   it("reads the budget against the time the usage arrived, not the time the form first painted", () => {
     vi.useFakeTimers();
     try {

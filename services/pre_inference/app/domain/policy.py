@@ -1,8 +1,9 @@
 """The tier policy (configuration) and the rules that apply it to one request.
 
-Cost: a job costs ``max(1, (width*height / 512²) * (steps / 30) * n)`` units, so the
-reference job (512x512, 30 steps, one image) costs exactly 1 and nothing costs less than
-one request. Rate limits are in units per minute; the daily allowance and credits are
+Cost: a job costs ``max(1, (width*height / 512²) * (denoised steps / 30) * n)`` units, so
+the reference job (512x512, 30 steps, one image) costs exactly 1 and nothing costs less than
+one request. The denoised steps are the steps the worker runs: all of them for txt2img;
+for img2img and inpaint, which start part way down the schedule, ``int(steps * strength)``. Rate limits are in units per minute; the daily allowance and credits are
 counted in images.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from app.domain.jobs import JobParams, JobRuleError
+from app.domain.jobs import NEEDS_INIT_IMAGE, JobParams, JobRuleError
 
 DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[1] / "tier_policy.toml"
 REFERENCE_PIXELS = 512 * 512
@@ -158,8 +159,19 @@ def load_policy(path: str | os.PathLike[str] | None = None, environ: Mapping[str
     return TierPolicy(_parse_tiers(document), per_key_tiers=per_key, model_tiers=model_tiers)
 
 
+def denoised_steps(params: JobParams) -> int:
+    """The steps the worker runs, which is what a job is charged for. An image-to-image job
+    noises its input ``strength`` of the way and denoises from there. diffusers runs
+    ``int(steps * strength)`` steps for SD 1.x, 2.x and SDXL, and for SD 3 and FLUX.1 one
+    more where the product is not whole; the charge is the lower, the same for every family,
+    and at least one step."""
+    if params.kind in NEEDS_INIT_IMAGE:
+        return max(1, int(params.steps * params.strength))
+    return params.steps
+
+
 def cost_units(params: JobParams) -> float:
-    raw = (params.width * params.height / REFERENCE_PIXELS) * (params.steps / REFERENCE_STEPS) * params.n
+    raw = (params.width * params.height / REFERENCE_PIXELS) * (denoised_steps(params) / REFERENCE_STEPS) * params.n
     return round(max(1.0, raw), 4)
 
 

@@ -36,6 +36,20 @@ async def test_img2img_stores_the_init_image_as_png(client, make_token, settings
     assert Image.open(io.BytesIO(stored)).format == "PNG"
 
 
+async def test_img2img_is_charged_for_the_steps_it_runs(client, make_token, db):
+    """strength 0.5 of 30 steps runs 15: a 1024² image costs 2 units, not the 4 of txt2img."""
+    from atelier_contracts import decode
+
+    from .test_submit import outbox_for
+
+    body = {"kind": "img2img", "prompt": "p", "init_image": data_url(), "strength": 0.5, "steps": 30, "width": 1024, "height": 1024}
+    response = await client.post("/api/v1/jobs", json=body, headers=auth(make_token(tier="pro")))
+    assert response.status_code == 202, response.text
+    assert response.headers["RateLimit"].startswith('"user";r=58;'), response.headers["RateLimit"]  # pro: 60 a minute
+    (_, _, _, raw), = outbox_for(db, response.json()["id"], "pre_inference.job.accepted.v1")
+    assert decode(raw).data["cost"] == 2.0
+
+
 async def test_inpaint_with_a_gallery_image_and_an_uploaded_mask(client, make_token, sync_engine):
     token = make_token(tier="pro")
     first = (await client.post("/api/v1/jobs", json={"kind": "txt2img", "prompt": "p"}, headers=auth(token))).json()

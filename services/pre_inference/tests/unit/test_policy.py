@@ -55,6 +55,24 @@ def test_cost_units(values, expected):
     assert cost_units(params(**values)) == expected
 
 
+@pytest.mark.parametrize(
+    "values,expected",
+    [
+        ({"kind": "img2img", "steps": 60, "width": 1024, "height": 1024, "strength": 0.5}, 4.0),
+        ({"kind": "inpaint", "mask": "m", "steps": 60, "width": 1024, "height": 1024, "strength": 1.0}, 8.0),
+        # 50 * 0.58 is 28.999999999999996 in floating point: diffusers runs 28 steps, and so are they charged.
+        ({"kind": "img2img", "steps": 50, "width": 1024, "height": 1024, "strength": 0.58}, 3.7333),
+        ({"kind": "img2img", "steps": 30, "n": 4}, 2.9333),  # the default strength, 0.75: 22 of 30 steps
+        ({"kind": "img2img", "steps": 1, "width": 1024, "height": 1024, "strength": 0.1}, 1.0),  # one step at least
+        ({"kind": "txt2img", "steps": 60, "width": 1024, "height": 1024, "strength": 0.5}, 8.0),  # no input: every step
+    ],
+)
+def test_image_to_image_costs_the_steps_it_runs(values, expected):
+    if values["kind"] != "txt2img":
+        values = {"init_image": "i", **values}
+    assert cost_units(params(**values)) == expected
+
+
 @pytest.mark.parametrize("values,field", [({"width": 1024}, "width"), ({"steps": 31}, "steps"), ({"height": 4096}, "height")])
 def test_over_the_tier_names_the_field(values, field):
     policy = load_policy(environ={})

@@ -301,7 +301,9 @@ export interface components {
         /**
          * CostUnit
          * @description One cost unit is one image of this size and step count; a job costs
-         *     width*height/(cost_unit.width*cost_unit.height) * steps/cost_unit.steps * n, at least 1.
+         *     width*height/(cost_unit.width*cost_unit.height) * denoised/cost_unit.steps * n, at least 1,
+         *     where denoised is steps for txt2img and int(steps*strength) for img2img and inpaint (the
+         *     steps the worker runs).
          */
         CostUnit: {
             /** Height */
