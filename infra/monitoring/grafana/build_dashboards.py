@@ -120,6 +120,9 @@ OVERVIEW = build("atelier-overview", "Atelier / Platform overview",
           description="delivered (2xx), retrying (another attempt is scheduled), failed (given up), disabled (410 Gone)."),
     panel("Webhook attempt time p95", [q(p95("pre_inference_webhook_attempt_duration_seconds"), "p95")], "s",
           description="From connecting to the receiver's answer; a receiver at its deadline shows here, not in the API's latency."),
+    panel("Webhook deliveries waiting for a deliverer", [q("max(pre_inference_webhook_deliveries_due)", "due"),
+                                                       q("max(pre_inference_webhook_oldest_due_age_seconds)", "oldest waited (s)")],
+          description="Due and held by no deliverer; a running deliverer takes them within seconds. Minutes mean no deliverer runs (AtelierWebhooksNotDelivered)."),
 ])
 
 GENERATION = build("atelier-generation", "Atelier / Generation",

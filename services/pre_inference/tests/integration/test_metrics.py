@@ -87,6 +87,30 @@ async def test_job_gauges_query_once_per_ttl_and_see_queued_jobs(app, client, ma
     assert gauges.queries == queries + 1
 
 
+async def test_webhook_deliveries_due_and_held_by_no_deliverer_are_gauged(app, client, db):
+    """Due ones count, from when they fell due; one a deliverer holds (its lease ahead) or one
+    of a disabled endpoint does not."""
+    from sqlalchemy import text
+
+    def endpoint(disabled: bool) -> uuid.UUID:
+        endpoint_id = uuid.uuid4()
+        db.execute(text("INSERT INTO webhook_endpoints (id, user_id, url, secret_encrypted, disabled_at) "
+                        "VALUES (:id, :user, 'https://example.com/hook', 'x', CASE WHEN :disabled THEN now() END)"),
+                   {"id": endpoint_id, "user": uuid.uuid4(), "disabled": disabled})
+        return endpoint_id
+
+    live, disabled = endpoint(False), endpoint(True)
+    for endpoint_id, due_in in ((live, "-10 minutes"), (live, "5 minutes"), (disabled, "-10 days")):
+        db.execute(text("INSERT INTO webhook_deliveries (id, endpoint_id, event_type, next_attempt_at) "
+                        "VALUES (:id, :endpoint, 'job.succeeded', now() + CAST(:due_in AS interval))"),
+                   {"id": uuid.uuid4(), "endpoint": endpoint_id, "due_in": due_in})
+    db.commit()
+    app.state.job_gauges.ttl_s = 0
+    samples = await scrape(client)
+    assert value(samples, "pre_inference_webhook_deliveries_due") >= 1
+    assert 590 <= value(samples, "pre_inference_webhook_oldest_due_age_seconds") < 5 * 86400
+
+
 async def test_catalogue_metrics_of_pre_inference_are_all_exported(client, make_token):
     token = make_token(sub=str(uuid.uuid4()), tier="pro")
     assert (await client.post("/api/v1/jobs", json=JOB, headers=auth(token))).status_code == 202

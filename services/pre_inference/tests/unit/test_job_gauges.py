@@ -31,8 +31,17 @@ def test_rows_become_live_counts_queue_depth_and_the_oldest_queued_job():
     assert 89 <= age < 120
 
 
+def test_due_webhook_deliveries_are_counted_with_the_longest_wait():
+    now = datetime.now(timezone.utc)
+    registry, _ = registry_with(JobSnapshot.from_rows([], (3, now - timedelta(seconds=400))))
+    assert registry.get_sample_value("pre_inference_webhook_deliveries_due") == 3
+    assert 399 <= registry.get_sample_value("pre_inference_webhook_oldest_due_age_seconds") < 430
+
+
 def test_an_empty_queue_reads_zero_not_nothing():
     registry, _ = registry_with(JobSnapshot.from_rows([]))
+    assert registry.get_sample_value("pre_inference_webhook_deliveries_due") == 0
+    assert registry.get_sample_value("pre_inference_webhook_oldest_due_age_seconds") == 0
     assert registry.get_sample_value("pre_inference_live_jobs", {"status": "queued"}) == 0
     assert registry.get_sample_value("pre_inference_live_jobs", {"status": "running"}) == 0
     assert registry.get_sample_value("pre_inference_oldest_queued_age_seconds") == 0
