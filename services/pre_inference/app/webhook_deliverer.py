@@ -146,6 +146,7 @@ class WebhookDeliverer:
 
 def main(settings: Settings | None = None) -> None:
     from atelier_kit.logs import configure_logging
+    from atelier_kit.metrics import serve_metrics_from_env
 
     from app.adapters.db import make_sync_engine, make_sync_sessionmaker
 
@@ -155,6 +156,7 @@ def main(settings: Settings | None = None) -> None:
     deliverer = WebhookDeliverer(make_sync_sessionmaker(engine), settings)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: deliverer.stop())
+    serve_metrics_from_env()  # run alone, it counts its attempts as it does inside the consumer
     try:
         deliverer.run()
     finally:

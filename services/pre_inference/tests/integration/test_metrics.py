@@ -105,10 +105,14 @@ async def test_webhook_deliveries_due_and_held_by_no_deliverer_are_gauged(app, c
                         "VALUES (:id, :endpoint, 'job.succeeded', now() + CAST(:due_in AS interval))"),
                    {"id": uuid.uuid4(), "endpoint": endpoint_id, "due_in": due_in})
     db.commit()
-    app.state.job_gauges.ttl_s = 0
-    samples = await scrape(client)
-    assert value(samples, "pre_inference_webhook_deliveries_due") >= 1
-    assert 590 <= value(samples, "pre_inference_webhook_oldest_due_age_seconds") < 5 * 86400
+    try:
+        app.state.job_gauges.ttl_s = 0
+        samples = await scrape(client)
+        assert value(samples, "pre_inference_webhook_deliveries_due") >= 1
+        assert 590 <= value(samples, "pre_inference_webhook_oldest_due_age_seconds") < 5 * 86400
+    finally:  # due deliveries to nowhere must not reach another test's deliverer
+        db.execute(text("DELETE FROM webhook_endpoints WHERE id IN (:live, :disabled)"), {"live": live, "disabled": disabled})
+        db.commit()
 
 
 async def test_catalogue_metrics_of_pre_inference_are_all_exported(client, make_token):

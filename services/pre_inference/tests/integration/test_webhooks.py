@@ -1,13 +1,21 @@
 """Webhooks against real Postgres and a real HTTP receiver on 127.0.0.1: the API (secret
 once, limits, refused addresses, scopes), deliveries queued in the transaction that ends
 the job, claimed by several deliverers without overlap, retried after a 500, given up,
-disabled by 410 (each attempt counted by outcome), and re-sent with the same id after a crash."""
+disabled by 410 (each attempt counted by outcome), and re-sent with the same id after a crash;
+the deliverer run alone serves its metrics."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 import httpx
 import pytest
@@ -386,3 +394,33 @@ def test_a_deleted_account_loses_its_endpoints(db, factory, hook_settings):
     deliver(factory, "auth.user.deleted.v1", {"user_id": user, "deleted_at": "2026-01-01T00:00:00Z"})
     db.expire_all()
     assert db.execute(text("SELECT count(*) FROM webhook_endpoints WHERE id = :e"), {"e": endpoint}).scalar() == 0
+
+
+def test_the_deliverer_run_alone_serves_its_metrics_and_stops_on_sigterm(settings):
+    """python -m app.webhook_deliverer: its attempts are scraped as they are inside the consumer."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "ATELIER_ENV": "test", "PRE_INFERENCE_DATABASE_URL": settings.database_url,
+           "ATELIER_AMQP_URL": settings.atelier_amqp_url, "ATELIER_REDIS_URL": settings.atelier_redis_url,
+           "ATELIER_STORAGE_DIR": settings.atelier_storage_dir, "ATELIER_STORAGE_SIGNING_KEY": settings.atelier_storage_signing_key,
+           "ATELIER_METRICS_PORT": str(port)}
+    process = subprocess.Popen([sys.executable, "-m", "app.webhook_deliverer"], cwd=Path(__file__).resolve().parents[2], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, process.stdout.read().decode(errors="replace")
+            try:
+                scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the deliverer served no /metrics"
+                time.sleep(0.2)
+        assert 'pre_inference_webhook_attempts_total{outcome="delivered"} 0.0' in scraped
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
