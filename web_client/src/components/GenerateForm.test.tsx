@@ -2,7 +2,8 @@ import { act, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Countdown } from "./Countdown";
-import { DEFAULT_VALUES, GenerateForm, valuesFromParams } from "./GenerateForm";
+import { DEFAULT_VALUES, valuesFromParams } from "../jobRequest";
+import { GenerateForm } from "./GenerateForm";
 import { USAGE_FREE, fakeApi, json } from "../test/fakeApi";
 
 const TOKENS = { access: "a", refresh: "r" };

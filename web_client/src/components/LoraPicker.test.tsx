@@ -3,7 +3,8 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import type { ModelInfo } from "../api";
 import { lorasOf, validateLoras } from "../loras";
-import { DEFAULT_VALUES, GenerateForm, valuesFromParams } from "./GenerateForm";
+import { DEFAULT_VALUES, valuesFromParams } from "../jobRequest";
+import { GenerateForm } from "./GenerateForm";
 import { USAGE_FREE, fakeApi, json } from "../test/fakeApi";
 
 const TOKENS = { access: "a", refresh: "r" };

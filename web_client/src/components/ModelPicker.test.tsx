@@ -3,7 +3,8 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import type { ModelInfo } from "../api";
 import { sizePresets, validateModel, valuesForModel } from "../validation";
-import { DEFAULT_VALUES, GenerateForm } from "./GenerateForm";
+import { DEFAULT_VALUES } from "../jobRequest";
+import { GenerateForm } from "./GenerateForm";
 import { USAGE_FREE, fakeApi, json } from "../test/fakeApi";
 
 const PRO_LIMITS = { ...USAGE_FREE.limits, max_width: 1024, max_height: 1024, max_steps: 50 };

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { ApiError, TERMINAL_STATUSES, isUnavailable, type Job, type JobImage } from "../api";
-import { GenerateForm, valuesFromParams } from "../components/GenerateForm";
+import { GenerateForm } from "../components/GenerateForm";
+import { valuesFromParams } from "../jobRequest";
 import { pickUpHandoff } from "../handoff";
 import type { InputImage } from "../imageInput";
 import { JobView, jobPath } from "../components/JobView";
