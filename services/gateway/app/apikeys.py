@@ -134,14 +134,17 @@ class ApiKeyExchange:
             raise ApiError(401, "api_key_invalid", "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
         key = cache_key(self.prefix, secret)
         try:
-            cached = await self.redis.get(key)
+            # The token and the negative entry in one round trip: a flood of wrong keys costs
+            # Redis one read each, as a busy good key does.
+            cached, refused_code = await self.redis.mget(key, unknown_key(self.prefix, secret))
         except Exception:  # noqa: BLE001 - a Redis outage costs an introspection, not the request
             logger.warning("API-key cache unavailable; introspecting", exc_info=True)
-            cached = None
+            cached = refused_code = None
         if cached:
             entry = json.loads(cached)
             return Exchanged(entry["access"], entry["key_id"])
-        await self._refuse_if_known_bad(secret)
+        if refused_code:
+            raise _refused(refused_code.decode() if isinstance(refused_code, bytes) else str(refused_code))
         try:
             data = await self._introspect(secret)
         except ApiError as exc:
@@ -161,14 +164,6 @@ class ApiKeyExchange:
             except Exception:  # noqa: BLE001 - uncached is slower, not wrong
                 logger.warning("could not cache an API-key token", exc_info=True)
         return exchanged
-
-    async def _refuse_if_known_bad(self, secret: str) -> None:
-        try:
-            code = await self.redis.get(unknown_key(self.prefix, secret))
-        except Exception:  # noqa: BLE001 - without the negative cache, auth answers instead
-            return
-        if code:
-            raise _refused(code.decode() if isinstance(code, bytes) else str(code))
 
     async def _remember_bad(self, secret: str, code: str) -> None:
         if self.negative_ttl_s <= 0:
