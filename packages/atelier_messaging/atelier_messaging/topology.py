@@ -63,6 +63,16 @@ EVENT_QUEUES: dict[str, tuple[str, ...]] = {
 }
 
 
+# The gateway's revocations (API keys, tier changes, sessions). Their effects live in the Redis
+# that every gateway process shares, so one durable queue serves them all: each message is
+# applied once, by whichever process takes it, and is kept while no gateway runs or the broker
+# restarts. A message is of no use once every token it could end has expired (access tokens
+# live 15 minutes); the TTL bounds the queue of a platform that runs no gateway.
+REVOCATIONS_QUEUE = "gateway.revocations"
+REVOCATION_KEYS = ("auth.api_key.revoked.v1", "auth.user.tier_changed.v1", "auth.session.revoked.v1")
+REVOCATIONS_TTL_MS = 60 * 60 * 1000
+
+
 def valid_pool(name: str) -> bool:
     return isinstance(name, str) and bool(_POOL_NAME.match(name)) and name not in _RESERVED_POOLS
 
@@ -168,5 +178,8 @@ def declare_topology(channel: Any, pools: Iterable[str] = ()) -> None:
         _declare_queue_family(channel, queue)
         for key in keys:
             channel.queue_bind(queue=queue, exchange=EVENTS_EXCHANGE, routing_key=key)
+    channel.queue_declare(queue=REVOCATIONS_QUEUE, durable=True, arguments={"x-message-ttl": REVOCATIONS_TTL_MS})
+    for key in REVOCATION_KEYS:
+        channel.queue_bind(queue=REVOCATIONS_QUEUE, exchange=EVENTS_EXCHANGE, routing_key=key)
     for pool in dict.fromkeys([DEFAULT_POOL, *pools]):
         declare_pool(channel, pool)

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from atelier_messaging.schema import outbox_row, pyformat
-from atelier_messaging.topology import EVENT_QUEUES, JOBS_EXCHANGE, EVENTS_EXCHANGE, exchange_for
+from atelier_messaging.topology import EVENT_QUEUES, JOBS_EXCHANGE, EVENTS_EXCHANGE, REVOCATION_KEYS, exchange_for
 
 from .conftest import registered
 
@@ -20,6 +20,7 @@ def test_every_bound_key_has_a_schema():
     known = {f"{t}.v{v}" for t, v in known_events()}
     for queue, keys in EVENT_QUEUES.items():
         assert set(keys) <= known, queue
+    assert set(REVOCATION_KEYS) <= known
 
 
 def test_outbox_row_carries_the_encoded_envelope():

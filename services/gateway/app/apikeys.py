@@ -214,12 +214,3 @@ class Revoker:
         """Drop every cached exchange of the user's keys (their tokens carry the old tier)."""
         keys = [owner_key(self.prefix, user_id), tier_changed_key(self.prefix, user_id)]
         return int(self._forget_owner(keys=keys, args=[TIER_CHANGE_MARK_S]))
-
-    def forget_all(self) -> int:
-        """Drop every cached exchange: revocations sent while we were not listening were missed."""
-        removed = 0
-        for pattern in (f"{self.prefix}apikey:*", f"{self.prefix}apikey-id:*", f"{self.prefix}apikey-owner:*"):
-            batch = list(self.redis.scan_iter(match=pattern, count=500))
-            for start in range(0, len(batch), 500):
-                removed += self.redis.delete(*batch[start:start + 500])
-        return removed

@@ -4,10 +4,11 @@ moments instead of when the cached or issued token runs out:
 - `auth.user.tier_changed`: drop every cached token of the user's keys (they carry the old tier);
 - `auth.session.revoked`: record the revocation, so require_identity refuses the session's tokens.
 
-Each gateway process has its own exclusive, auto-delete, server-named queue: every process must
-see every revocation (a shared queue would hand each message to only one of them). Such a queue
-does not outlive a disconnect, so revocations sent meanwhile are lost; after each (re)connect the
-listener therefore drops every cached exchange, and the next request per key introspects again.
+Every effect is in the Redis all gateway processes share, so they share one durable queue
+(`gateway.revocations`, declared with the rest of the topology): each revocation is applied once,
+by whichever process takes it. One sent while no gateway is connected (a deploy, a broker
+restart) waits in the queue; one whose effect fails (Redis away) is not acked and comes back.
+Nothing is missed, so nothing cached needs dropping when a process (re)connects.
 
 The listener speaks AMQP through aio-pika on the application's event loop; its Redis side is
 the synchronous client, called in a worker thread.
@@ -20,17 +21,14 @@ import logging
 import threading
 
 from atelier_messaging.aio.connection import connect, declare, is_lost
-from atelier_messaging.topology import EVENTS_EXCHANGE
+from atelier_messaging.topology import REVOCATION_KEYS, REVOCATIONS_QUEUE
 
 from .apikeys import Revoker
 from .session_revocations import MalformedRevocation, SessionRevoker
 
 logger = logging.getLogger("gateway.revocations")
 
-ROUTING_KEY = "auth.api_key.revoked.v1"
-TIER_CHANGED_KEY = "auth.user.tier_changed.v1"
-SESSION_REVOKED_KEY = "auth.session.revoked.v1"
-ROUTING_KEYS = (ROUTING_KEY, TIER_CHANGED_KEY, SESSION_REVOKED_KEY)
+ROUTING_KEY, TIER_CHANGED_KEY, SESSION_REVOKED_KEY = REVOCATION_KEYS
 
 
 def data_of(body: bytes) -> dict | None:
@@ -95,14 +93,10 @@ class RevocationListener:
         try:
             channel = await connection.channel()
             await channel.set_qos(prefetch_count=50)
-            queue = await channel.declare_queue(exclusive=True, auto_delete=True)  # server-named
-            for routing_key in ROUTING_KEYS:
-                await queue.bind(EVENTS_EXCHANGE, routing_key=routing_key)
+            queue = await channel.declare_queue(REVOCATIONS_QUEUE, passive=True)  # declared above, with its TTL
             arrived: asyncio.Queue = asyncio.Queue()
             await queue.consume(arrived.put)
-            # Only now, with the queue bound, is forgetting safe: nothing revoked later can be missed.
-            dropped = await asyncio.to_thread(self.revoker.forget_all)
-            logger.info("revocation listener bound %s (dropped %d cached API-key entries)", queue.name, dropped)
+            logger.info("revocation listener consuming %s", queue.name)
             self.connected.set()
             while not self._stop.is_set():
                 try:
@@ -111,8 +105,8 @@ class RevocationListener:
                     if is_lost(connection):
                         raise ConnectionError("broker connection closed") from None
                     continue
-                # A Redis failure raises: the connection drops, the message is redelivered nowhere
-                # (exclusive queue), and the reconnect forgets every cached key instead.
+                # A Redis failure raises before the ack: the connection drops and the broker hands
+                # the message (and any other unacked) to the next listener, this one reconnected or another.
                 await asyncio.to_thread(self._apply, message.routing_key or "", message.body)
                 self.handled += 1
                 await message.ack()

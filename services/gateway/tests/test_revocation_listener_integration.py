@@ -1,5 +1,6 @@
-"""The revocation listener (aio-pika, on the event loop) comes back after the broker goes away,
-forgets the cached exchanges it may have missed, and handles revocations again."""
+"""The revocation listener (aio-pika, on the event loop) comes back after the broker goes away
+and handles revocations again; one sent while no gateway listens is applied when one connects;
+gateway processes share the queue, each revocation applied once; cached keys survive a (re)bind."""
 from __future__ import annotations
 
 import asyncio
@@ -64,4 +65,45 @@ async def test_listener_reconnects_after_a_broker_outage(provisioned):
             finally:
                 await listener.stop()
     finally:
+        sync_redis.close()
+
+
+async def test_a_revocation_waits_for_a_gateway_and_is_applied_once_among_several(provisioned):
+    from atelier_devkit.brokers import private_rabbit
+    from atelier_messaging.aio.connection import declare
+
+    from app.apikeys import tombstone_key
+
+    sync_redis = redis.Redis.from_url(provisioned["ATELIER_REDIS_URL"])
+    prefix = provisioned["ATELIER_REDIS_PREFIX"]
+    cached = f"{prefix}apikey:{'ab' * 32}"  # another key's cached exchange
+    sync_redis.set(cached, '{"access": "t", "key_id": "k"}', ex=300)
+
+    def listener(url: str) -> RevocationListener:
+        return RevocationListener(url, Revoker(sync_redis, prefix), SessionRevoker(sync_redis, prefix, 60), max_backoff_s=2.0)
+
+    try:
+        with private_rabbit() as broker:
+            await declare(broker.url)  # what any service does at start: the queue exists before a gateway does
+            early = "4d5e6f70-3333-4222-8333-944455566677"
+            await asyncio.to_thread(publish_key_revoked, broker.url, early)  # no gateway is listening
+            first, second = listener(broker.url), listener(broker.url)
+            first.start()
+            try:
+                assert await asyncio.to_thread(first.connected.wait, 15), "listener never connected"
+                assert await eventually(lambda: sync_redis.exists(tombstone_key(prefix, early)), 10), "the early revocation was lost"
+                assert sync_redis.exists(cached), "binding dropped a cached key"
+                second.start()
+                assert await asyncio.to_thread(second.connected.wait, 15), "second listener never connected"
+                for n in range(10):
+                    await asyncio.to_thread(publish_key_revoked, broker.url, f"4d5e6f70-4444-4222-8333-{n:012d}")
+                assert await eventually(lambda: first.handled + second.handled == 11, 10)
+                await asyncio.sleep(1.0)
+                assert first.handled + second.handled == 11, "a revocation was applied twice"
+                assert all(sync_redis.exists(tombstone_key(prefix, f"4d5e6f70-4444-4222-8333-{n:012d}")) for n in range(10))
+            finally:
+                await first.stop()
+                await second.stop()
+    finally:
+        sync_redis.delete(cached)
         sync_redis.close()
