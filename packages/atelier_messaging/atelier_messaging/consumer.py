@@ -45,6 +45,17 @@ class PermanentError(Exception):
     """This message can never be handled; retrying would not help."""
 
 
+_SKIPS_INBOX = "_atelier_skips_inbox"
+
+
+def idempotent(handler: Handler) -> Handler:
+    """Marks a handler that a second delivery of the same message cannot make act twice (it keeps
+    the newest state and ignores what is not newer): its messages skip the inbox, where frequent
+    ones (heartbeats) would only add a row each for nothing."""
+    setattr(handler, _SKIPS_INBOX, True)
+    return handler
+
+
 class UnitOfWork(Protocol):
     def begin(self) -> AbstractContextManager[Any]: ...
 
@@ -123,7 +134,7 @@ class Consumer:
                 "messaging.message.id": envelope.id, "atelier.consumer": self.name}
 
     def _claim_and_handle(self, tx: Any, envelope: Envelope, handler: Handler) -> bool:
-        if self.unit_of_work.claim(tx, envelope.id, self.name):
+        if getattr(handler, _SKIPS_INBOX, False) or self.unit_of_work.claim(tx, envelope.id, self.name):
             handler(envelope, tx)
             return True
         log.info("duplicate %s ignored", envelope.routing_key,

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
 
 from atelier_contracts import encode
-from atelier_messaging.consumer import ATTEMPTS_HEADER, Consumer, PermanentError
+from atelier_messaging.consumer import ATTEMPTS_HEADER, Consumer, PermanentError, idempotent
 from atelier_messaging.publisher import Publisher
 from atelier_messaging.sqlalchemy import SqlAlchemyUnitOfWork
 
@@ -50,6 +50,28 @@ def test_message_delivered_twice_has_its_effect_once(clean_db, channel, amqp_url
     assert effects(clean_db) == [(env.id, "twice@example.com")]
     with psycopg.connect(clean_db) as conn:
         assert conn.execute("SELECT count(*) FROM inbox").fetchone()[0] == 1
+
+
+def test_an_idempotent_handlers_messages_skip_the_inbox(clean_db, channel, amqp_url, uow):
+    """Its own rule makes the second delivery a no-op; the inbox is not asked and gains no row."""
+    seen = []
+
+    @idempotent
+    def keep_newest(envelope, session):
+        seen.append(envelope.id)
+        session.execute(text("DELETE FROM effects WHERE message_id = :id"), {"id": envelope.id})  # replaces the state
+        record_effect(envelope, session)
+
+    env = registered(email="heartbeat@example.com")
+    publisher = Publisher(amqp_url)
+    publisher.publish(env)
+    publisher.publish(env)
+    publisher.close()
+    assert make_consumer(uow, keep_newest).drain(amqp_url) == 2
+    assert seen == [env.id, env.id]
+    assert effects(clean_db) == [(env.id, "heartbeat@example.com")]
+    with psycopg.connect(clean_db) as conn:
+        assert conn.execute("SELECT count(*) FROM inbox").fetchone()[0] == 0
 
 
 def test_failed_effect_rolls_back_its_inbox_row_and_is_retried(clean_db, channel, amqp_url, uow):

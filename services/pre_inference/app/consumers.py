@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from atelier_contracts import Envelope
 from atelier_messaging.aio.consumer import AioConsumer
-from atelier_messaging.consumer import Consumer, PermanentError
+from atelier_messaging.consumer import Consumer, PermanentError, idempotent
 from atelier_kit import tracing
 from atelier_kit.logs import configure_logging
 from atelier_messaging.sqlalchemy import SqlAlchemyUnitOfWork
@@ -136,10 +136,13 @@ def on_refund_issued(envelope: Envelope, tx: Session) -> None:
         accounts.apply_credits(tx, _uuid(envelope, "refund_id"), _uuid(envelope, "user_id"), -revoked)
 
 
+@idempotent
 def on_worker_heartbeat(envelope: Envelope, tx: Session) -> None:
-    """The model catalogue (app.adapters.catalogue): what this worker serves now."""
+    """The model catalogue (app.adapters.catalogue): what this worker serves now. A heartbeat not
+    newer than the worker's last changes nothing, so heartbeats (one per worker every 10 s) skip
+    the inbox instead of adding a row each."""
     applied = catalogue.record_heartbeat(tx, envelope.data, parse_time(envelope.data["sent_at"]))
-    log.debug("heartbeat of %s: %s", envelope.data["worker"], "applied" if applied else "older than what we have")
+    log.debug("heartbeat of %s: %s", envelope.data["worker"], "applied" if applied else "not newer than what we have")
 
 
 HANDLERS: dict[str, Callable[[Envelope, Any], None]] = {

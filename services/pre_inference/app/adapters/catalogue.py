@@ -44,13 +44,14 @@ class ModelServed(Base):
 
 
 def record_heartbeat(session: Session, data: dict[str, Any], sent_at: datetime) -> bool:
-    """Replaces the worker's rows with what it announced; an older heartbeat (redelivered,
-    reordered) changes nothing. Returns whether it applied."""
+    """Replaces the worker's rows with what it announced; a heartbeat not newer than the last
+    applied (redelivered, reordered) changes nothing, not even when the worker was last seen, so
+    that a second delivery is a no-op without the inbox. Returns whether it applied."""
     worker = data["worker"]
     # One worker's heartbeats serialise on this lock, so the check and the writes see each other.
     session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:worker, 0))"), {"worker": f"catalogue:{worker}"})
     newest = session.execute(select(func.max(ModelServed.sent_at)).where(ModelServed.worker == worker)).scalar()
-    if newest is not None and newest > sent_at:
+    if newest is not None and newest >= sent_at:
         return False
     names = [model["name"] for model in data["models"]]
     loras = data.get("loras") or None
