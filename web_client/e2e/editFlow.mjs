@@ -162,6 +162,11 @@ export async function edit({ page, step, shot }) {
   await expectText(page.getByTestId("input-image-label"), "an image from your gallery", "the handed-over input");
   if ((await page.getByTestId("prompt-input").inputValue()) !== FOX) throw new Error("the hand-off did not bring the prompt");
   await page.getByTestId("strength-input").fill("0.6");
+  // Image to image starts 60% of the way down the schedule: 2 of the 4 steps run, and are charged.
+  await expectText(page.getByTestId("cost-denoised"), `At strength 0.6 it runs 2 of its ${STEPS} steps, and is charged for those.`,
+    "the steps an image-to-image job runs");
+  await page.getByTestId("cost-line").scrollIntoViewIfNeeded();
+  await shot("img2img-cost");
   const img2img = await generate(page);
   if (img2img.kind !== "img2img" || img2img.init_image !== imageId || img2img.strength !== 0.6) {
     throw new Error(`the img2img job sent ${JSON.stringify({ ...img2img, prompt: undefined })}`);
