@@ -3,7 +3,6 @@ import contextlib
 import json
 import threading
 
-import pika
 import psycopg
 import pytest
 from sqlalchemy import create_engine, text
