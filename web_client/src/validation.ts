@@ -107,6 +107,11 @@ export type Limits = Usage["limits"] | null;
 const isInt = (value: string) => /^\d+$/.test(value.trim());
 
 /** What the form refuses before sending, worded for the person and the plan they are on. */
+/** What the form's job costs, in the server's units (img2img and inpaint: the steps they run). */
+export function valuesCost(v: GenerateValues): number {
+  return costUnits(Number(v.width), Number(v.height), denoisedSteps(v.kind, Number(v.steps), Number(v.strength)), Number(v.n));
+}
+
 export function validateGenerate(v: GenerateValues, limits: Limits, remainingToday: number | null = null): FieldErrors {
   const errors: FieldErrors = {};
   if (!v.prompt.trim()) errors.prompt = ["Describe the image you want."];
@@ -148,7 +153,7 @@ export function validateGenerate(v: GenerateValues, limits: Limits, remainingTod
   // The server refuses outright a job that costs more than the whole per-minute budget.
   const perMinute = limits?.requests_per_minute;
   if (perMinute !== undefined && !errors.steps && !errors.n && !errors.width && !errors.height) {
-    const cost = costUnits(Number(v.width), Number(v.height), denoisedSteps(v.kind, steps, Number(v.strength)), n);
+    const cost = valuesCost(v);
     if (cost > perMinute) {
       errors.cost = [`This job costs ${costInWords(cost)}; your plan allows ${costInWords(perMinute)} a minute. Use fewer steps or images, or a smaller size.`];
     }

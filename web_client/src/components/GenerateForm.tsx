@@ -1,6 +1,5 @@
 import { useEffect, useState, type FormEvent, type KeyboardEvent } from "react";
 import { ApiError, SCHEDULERS, TERMINAL_STATUSES, type ApiClient, type FieldErrors, type Job, type ModelInfo, type Usage } from "../api";
-import { costUnits, denoisedSteps } from "../cost";
 import { useStoredDraft } from "../hooks/useStoredDraft";
 import { jobSide, type InputImage } from "../imageInput";
 import { droppedNotice, isLoraField, lorasOf, offeredLoras, validateLoras, type LoraChoice } from "../loras";
@@ -9,7 +8,7 @@ import { hasPaint, type Stroke } from "../mask";
 import { Link } from "../router";
 import {
   GUIDANCE_MAX, MAX_BATCH, SIZES, STRENGTH_DEFAULT, STRENGTH_MIN, STRENGTH_STEP, hasErrors, modelFamily, validateGenerate,
-  validateInputs, validateModel, valuesForModel, type GenerateValues,
+  validateInputs, validateModel, valuesCost, valuesForModel, type GenerateValues,
 } from "../validation";
 import { Countdown } from "./Countdown";
 import { ErrorBanner } from "./ErrorBanner";
@@ -136,8 +135,7 @@ export function GenerateForm({ api, busy, usage, models = null, preset, inputPre
     } catch (error) {
       if (error instanceof ApiError && error.status === 429) {
         const inTheWay = error.code === "concurrency_limit" ? await jobsInTheWay(api) : [];
-        const cost = costUnits(Number(v.width), Number(v.height), denoisedSteps(v.kind, Number(v.steps), Number(v.strength)), Number(v.n));
-        setLimited({ seconds: error.retryAfter ?? 10, message: limitMessage(error, usage, cost), inTheWay });
+        setLimited({ seconds: error.retryAfter ?? 10, message: limitMessage(error, usage, valuesCost(v)), inTheWay });
       } else if (error instanceof ApiError && hasErrors(error.fields)) {
         setFields(error.fields);
         // Errors about fields this form does not show still need to be seen.

@@ -3,8 +3,8 @@
 Cost: a job costs ``max(1, (width*height / 512²) * (denoised steps / 30) * n)`` units, so
 the reference job (512x512, 30 steps, one image) costs exactly 1 and nothing costs less than
 one request. The denoised steps are the steps the worker runs: all of them for txt2img;
-for img2img and inpaint, which start part way down the schedule, ``int(steps * strength)``. Rate limits are in units per minute; the daily allowance and credits are
-counted in images.
+for img2img and inpaint, which start part way down the schedule, ``int(steps * strength)``.
+Rate limits are in units per minute; the daily allowance and credits are counted in images.
 """
 from __future__ import annotations
 
