@@ -29,6 +29,7 @@ describe("denoisedSteps", () => {
     ["img2img", 50, 0.58, 28], // 50 * 0.58 is 28.999999999999996 in floating point, on both sides
     ["img2img", 30, 0.75, 22],
     ["img2img", 1, 0.1, 1],
+    ["img2img", 4, 0.2, 4], // runs no step: refused, counted as every step
     ["txt2img", 60, 0.5, 60],
     ["img2img", 30, Number.NaN, 30], // a strength the form refuses counts every step
     ["img2img", 30, 0, 30],

@@ -9,12 +9,13 @@ export const REFERENCE_STEPS = 30;
 export const MIN_COST = 1;
 
 /** The steps the worker runs, which is what a job is charged for: all of a txt2img job's; for
- * img2img and inpaint, which start `strength` of the way down the schedule, `trunc(steps * strength)`,
- * at least 1 (policy.py `denoised_steps`). A strength outside (0, 1] (the form refuses it) counts
- * every step, so the cost shown is never below what the server will charge. */
+ * img2img and inpaint, which start `strength` of the way down the schedule, `trunc(steps * strength)`
+ * (policy.py `denoised_steps`). A strength outside (0, 1] or one that runs no step (the form
+ * refuses both) counts every step, so the cost shown is never below what the server will charge. */
 export function denoisedSteps(kind: string, steps: number, strength: number): number {
-  if (kind === "txt2img" || !Number.isFinite(strength) || strength <= 0 || strength > 1) return steps;
-  return Math.max(1, Math.trunc(steps * strength));
+  const denoised = Math.trunc(steps * strength);
+  if (kind === "txt2img" || !Number.isFinite(strength) || strength <= 0 || strength > 1 || denoised < 1) return steps;
+  return denoised;
 }
 
 /** The job's size in units before the minimum: `width*height/512² * steps/30 * n`, `steps` being the denoised ones. */

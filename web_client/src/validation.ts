@@ -148,6 +148,8 @@ export function validateGenerate(v: GenerateValues, limits: Limits, remainingTod
     const strength = Number(v.strength);
     if (v.strength.trim() === "" || !Number.isFinite(strength) || strength <= 0 || strength > 1) {
       errors.strength = ["Strength is a number above 0 and at most 1."];
+    } else if (!errors.steps && Math.trunc(steps * strength) < 1) {
+      errors.strength = [`At strength ${strength} no step of the ${steps} runs: raise the strength or the steps (steps × strength at least 1).`];
     }
   }
   // The server refuses outright a job that costs more than the whole per-minute budget.

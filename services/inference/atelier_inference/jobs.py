@@ -76,6 +76,9 @@ def check_params(params: dict[str, Any], loaded: LoadedPipeline, library: dict[s
     strength = params.get("strength")
     if strength is not None and not 0 < float(strength) <= 1:
         raise JobFailure("invalid_params", "strength must be in (0, 1]")
+    if kind in ("img2img", "inpaint") and int(int(params["steps"]) * (DEFAULT_STRENGTH if strength is None else float(strength))) < 1:
+        # SD 1.x, 2.x and SDXL would run no step and fail inside diffusers.
+        raise JobFailure("invalid_params", "steps x strength is under 1: no step would run")
     model = params["model"]
     if model not in (*MODEL_ALIASES, loaded.name, loaded.model, loaded.model.rstrip("/").rsplit("/", 1)[-1]):
         raise JobFailure("model_unavailable", f"this worker serves {loaded.model!r}, not {model!r}")

@@ -96,6 +96,7 @@ def test_inpaint_with_a_9_channel_unet(loaded, storage):
     ({"kind": "img2img", "init_image_key": "uploads/junk.png"}, "invalid_input"),
     ({"kind": "inpaint", "init_image_key": "uploads/red.png", "mask_key": "uploads/junk.png"}, "invalid_input"),
     ({"kind": "img2img", "init_image_key": "uploads/red.png", "strength": 0}, "invalid_params"),
+    ({"kind": "img2img", "init_image_key": "uploads/red.png", "strength": 0.2, "steps": 4}, "invalid_params"),  # no step
 ])
 def test_bad_inputs_fail_with_a_reason(loaded, storage, overrides, code):
     with pytest.raises(JobFailure) as caught:

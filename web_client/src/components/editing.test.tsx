@@ -145,6 +145,17 @@ describe("image to image and inpaint", () => {
     });
   });
 
+  it("refuses a strength at which no step would run, before sending", async () => {
+    const { calls } = form(USAGE_FREE, GALLERY_IMAGE);
+    await userEvent.type(screen.getByLabelText("Prompt"), "the same fox");
+    await userEvent.clear(screen.getByLabelText("Steps"));
+    await userEvent.type(screen.getByLabelText("Steps"), "4");
+    fireEvent.change(screen.getByTestId("strength-range"), { target: { value: "0.2" } });
+    await userEvent.click(screen.getByRole("button", { name: "Generate" }));
+    expect(await screen.findByText("At strength 0.2 no step of the 4 runs: raise the strength or the steps (steps × strength at least 1).")).toBeTruthy();
+    expect(calls).toHaveLength(0);
+  });
+
   it("inpaint needs some paint: strokes from pointer events, undone by Ctrl+Z and the button", async () => {
     const { calls } = form(USAGE_FREE, GALLERY_IMAGE);
     await userEvent.click(screen.getByTestId("kind-inpaint"));

@@ -125,6 +125,11 @@ def build_params(requested: dict[str, Any], *, seed_source=random_seed, defaults
         values["seed"] = seed_source()
     for side in ("width", "height"):
         check_side(side, values[side])
+    if kind in NEEDS_INIT_IMAGE and int(int(values["steps"]) * float(values["strength"])) < 1:
+        # An image-to-image job denoises int(steps * strength) steps; at none, SD 1.x, 2.x and
+        # SDXL fail inside diffusers, so the job is refused here rather than failed at the worker.
+        raise JobRuleError("validation_error", f"at strength {values['strength']} a job of {values['steps']} steps runs no step "
+                           "(steps x strength is under 1): raise the strength or the steps", "strength")
     return JobParams(
         kind=kind,
         prompt=prompt,

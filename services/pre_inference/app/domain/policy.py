@@ -163,10 +163,10 @@ def denoised_steps(params: JobParams) -> int:
     """The steps the worker runs, which is what a job is charged for. An image-to-image job
     noises its input ``strength`` of the way and denoises from there. diffusers runs
     ``int(steps * strength)`` steps for SD 1.x, 2.x and SDXL, and for SD 3 and FLUX.1 one
-    more where the product is not whole; the charge is the lower, the same for every family,
-    and at least one step."""
+    more where the product is not whole; the charge is the lower, the same for every family.
+    A job whose product is under one is refused at submit (``build_params``)."""
     if params.kind in NEEDS_INIT_IMAGE:
-        return max(1, int(params.steps * params.strength))
+        return int(params.steps * params.strength)
     return params.steps
 
 

@@ -50,6 +50,15 @@ async def test_img2img_is_charged_for_the_steps_it_runs(client, make_token, db):
     assert decode(raw).data["cost"] == 2.0
 
 
+async def test_an_img2img_job_that_would_run_no_step_is_refused_at_submit(client, make_token):
+    """1 step at strength 0.75 denoises int(0.75) = 0 steps: SD would fail at the worker."""
+    body = {"kind": "img2img", "prompt": "p", "init_image": data_url(), "steps": 1}
+    response = await client.post("/api/v1/jobs", json=body, headers=auth(make_token()))
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "validation_error" and list(error["fields"]) == ["strength"]
+
+
 async def test_inpaint_with_a_gallery_image_and_an_uploaded_mask(client, make_token, sync_engine):
     token = make_token(tier="pro")
     first = (await client.post("/api/v1/jobs", json={"kind": "txt2img", "prompt": "p"}, headers=auth(token))).json()

@@ -63,7 +63,6 @@ def test_cost_units(values, expected):
         # 50 * 0.58 is 28.999999999999996 in floating point: diffusers runs 28 steps, and so are they charged.
         ({"kind": "img2img", "steps": 50, "width": 1024, "height": 1024, "strength": 0.58}, 3.7333),
         ({"kind": "img2img", "steps": 30, "n": 4}, 2.9333),  # the default strength, 0.75: 22 of 30 steps
-        ({"kind": "img2img", "steps": 1, "width": 1024, "height": 1024, "strength": 0.1}, 1.0),  # one step at least
         ({"kind": "txt2img", "steps": 60, "width": 1024, "height": 1024, "strength": 0.5}, 8.0),  # no input: every step
     ],
 )
@@ -71,6 +70,15 @@ def test_image_to_image_costs_the_steps_it_runs(values, expected):
     if values["kind"] != "txt2img":
         values = {"init_image": "i", **values}
     assert cost_units(params(**values)) == expected
+
+
+@pytest.mark.parametrize("kind", ["img2img", "inpaint"])
+def test_an_image_to_image_job_that_runs_no_step_is_refused(kind):
+    with pytest.raises(rules.JobRuleError) as caught:
+        params(kind=kind, init_image="i", mask="m" if kind == "inpaint" else None, steps=4, strength=0.2)
+    assert caught.value.code == "validation_error" and caught.value.field == "strength"
+    assert "runs no step" in caught.value.message
+    assert cost_units(params(kind=kind, init_image="i", mask="m" if kind == "inpaint" else None, steps=4, strength=0.25)) == 1.0
 
 
 @pytest.mark.parametrize("values,field", [({"width": 1024}, "width"), ({"steps": 31}, "steps"), ({"height": 4096}, "height")])
